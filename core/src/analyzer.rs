@@ -1,0 +1,1 @@
+//! Drives the pipeline stages over a source and builds the report.

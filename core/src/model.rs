@@ -1,0 +1,355 @@
+//! What the front ends consume: the analysis of a capture, shaped exactly like the JSON
+//! report contract (`ARCHITECTURE.md`, "JSON report"). Every field name here is part of
+//! that contract: add fields freely, never rename one.
+
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+/// A capture timestamp: nanoseconds since the Unix epoch, UTC.
+/// Serialised as RFC 3339 with microseconds, as the report contract says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
+    }
+    pub fn as_nanos(self) -> i64 {
+        self.0
+    }
+    /// RFC 3339, microsecond precision, `Z` suffix: `2024-05-01T10:00:00.123456Z`.
+    pub fn to_rfc3339(self) -> String {
+        let secs = self.0.div_euclid(1_000_000_000);
+        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
+        match time::OffsetDateTime::from_unix_timestamp(secs) {
+            Ok(t) => format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                micros
+            ),
+            Err(_) => format!("@{}ns", self.0),
+        }
+    }
+    /// Parses an xsd:dateTime as WS-Security Timestamps carry it (`2024-01-01T00:00:00.123Z`,
+    /// or with a numeric offset). Returns None for anything else.
+    pub fn parse_xsd_datetime(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()?;
+        let nanos = t.unix_timestamp_nanos();
+        i64::try_from(nanos).ok().map(Timestamp)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse_xsd_datetime(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {s}")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureFormat {
+    Pcap,
+    Pcapng,
+    Xml,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaptureInfo {
+    pub path: String,
+    pub format: CaptureFormat,
+    pub packets: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+/// Which way bytes flow in a TCP stream: client to server or server to client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FlowDirection {
+    #[serde(rename = "c2s")]
+    ClientToServer,
+    #[serde(rename = "s2c")]
+    ServerToClient,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    pub direction: FlowDirection,
+    /// Byte offset in that direction's stream where the missing bytes start.
+    pub offset: u64,
+    pub length: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    Http,
+    Nettcp,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamInfo {
+    pub id: usize,
+    /// "ip:port" (IPv6 as "[addr]:port").
+    pub client: String,
+    pub server: String,
+    pub transport: TransportKind,
+    pub gaps: Vec<Gap>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScVersion {
+    #[serde(rename = "2005-02")]
+    Feb2005,
+    #[serde(rename = "1.3")]
+    V13,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeySource {
+    Computed,
+    EncryptedKey,
+    BinarySecret,
+    Manual,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub instance: Option<String>,
+    pub version: Option<ScVersion>,
+    pub key_hex: Option<String>,
+    pub key_source: Option<KeySource>,
+    pub client: Option<String>,
+    pub server: Option<String>,
+    pub issued_by_msg: Option<usize>,
+    pub cancelled_by_msg: Option<usize>,
+    pub messages: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageDirection {
+    Request,
+    Response,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpInfo {
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SoapVersion {
+    #[serde(rename = "1.1")]
+    Soap11,
+    #[serde(rename = "1.2")]
+    Soap12,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageKind {
+    SctIssue,
+    SctIssueResponse,
+    SctCancel,
+    SctCancelResponse,
+    SctRenew,
+    SctRenewResponse,
+    SctAmend,
+    SctAmendResponse,
+    Negotiation,
+    Application,
+    Fault,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decryption {
+    Ok,
+    Failed,
+    NoKey,
+    NotEncrypted,
+}
+
+/// Verdict over a whole message's signatures (the worst one wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureSummary {
+    Valid,
+    Invalid,
+    NoKey,
+    Unsigned,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureVerdict {
+    Valid,
+    Invalid,
+    NoKey,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureRole {
+    Primary,
+    Endorsing,
+    Supporting,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: Option<String>,
+    /// e.g. "x509", "encrypted-key", "sct", "derived-key", "username".
+    #[serde(rename = "type")]
+    pub token_type: String,
+    /// How the token was referenced or what it refers to (thumbprint, #id, urn:uuid:…).
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DerivedKeyInfo {
+    pub id: Option<String>,
+    pub base: Option<String>,
+    pub label: Option<String>,
+    pub nonce: Option<String>,
+    pub offset: Option<u64>,
+    pub length: Option<u64>,
+    /// "signature", "encryption" or null when unused.
+    pub usage: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceInfo {
+    pub uri: String,
+    /// The element the reference resolved to ("{ns}local" or "prefix:local"), null if unresolved.
+    pub element: Option<String>,
+    pub digest_valid: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureInfo {
+    pub id: Option<String>,
+    pub role: SignatureRole,
+    pub algorithm: Option<String>,
+    pub verdict: SignatureVerdict,
+    pub references: Vec<ReferenceInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Ok,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckInfo {
+    pub name: String,
+    pub status: CheckStatus,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SecurityInfo {
+    pub tokens: Vec<TokenInfo>,
+    pub derived_keys: Vec<DerivedKeyInfo>,
+    pub signatures: Vec<SignatureInfo>,
+    pub checks: Vec<CheckInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageInfo {
+    pub index: usize,
+    pub ts: Option<Timestamp>,
+    pub stream: Option<usize>,
+    pub direction: MessageDirection,
+    pub http: Option<HttpInfo>,
+    pub soap_version: Option<SoapVersion>,
+    pub action: Option<String>,
+    pub message_id: Option<String>,
+    pub relates_to: Option<String>,
+    pub to: Option<String>,
+    pub kind: MessageKind,
+    pub session: Option<String>,
+    pub encrypted: bool,
+    pub decryption: Decryption,
+    pub signature: SignatureSummary,
+    pub body: Option<String>,
+    pub security: SecurityInfo,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub level: Level,
+    pub message: String,
+    pub msg: Option<usize>,
+}
+
+impl Diagnostic {
+    pub fn info(message: impl Into<String>) -> Self {
+        Diagnostic { level: Level::Info, message: message.into(), msg: None }
+    }
+    pub fn warning(message: impl Into<String>) -> Self {
+        Diagnostic { level: Level::Warning, message: message.into(), msg: None }
+    }
+    pub fn error(message: impl Into<String>) -> Self {
+        Diagnostic { level: Level::Error, message: message.into(), msg: None }
+    }
+    pub fn for_msg(mut self, index: usize) -> Self {
+        self.msg = Some(index);
+        self
+    }
+}
+
+pub const REPORT_VERSION: u32 = 1;
+
+/// The whole analysis of one capture (or one conversation of .xml files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub report_version: u32,
+    pub capture: CaptureInfo,
+    pub streams: Vec<StreamInfo>,
+    pub sessions: Vec<SessionInfo>,
+    pub messages: Vec<MessageInfo>,
+    pub diagnostics: Vec<Diagnostic>,
+}

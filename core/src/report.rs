@@ -1,0 +1,1 @@
+//! JSON and text reports of an analysis.

@@ -1,0 +1,1 @@
+//! WS-Trust / WS-SecureConversation: bootstrap replay, SCT registry, per-message processing.

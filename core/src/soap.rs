@@ -1,0 +1,1 @@
+//! SOAP envelopes: version, headers, body, WS-Addressing, message kind.

@@ -1,0 +1,1 @@
+//! WS-Security header model: tokens, SecurityTokenReference resolution, DerivedKeyToken, Timestamp.

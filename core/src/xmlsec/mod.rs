@@ -1,0 +1,1 @@
+//! XML Signature verification and XML Encryption decryption over `xml` trees (openssl).

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the system packages wcfscope builds and tests with, idempotently.
+# Debian/Ubuntu only (apt); on other systems it names what to install and goes on.
+set -euo pipefail
+
+# Build: OpenSSL and libpcap headers, pkg-config. Tests: xmlsec1 and python3-lxml
+# (independent reference implementations), tshark (reference decoder), Xvfb + Mesa
+# (GUI smoke and snapshot tests on a software GPU).
+PACKAGES=(pkg-config libssl-dev libpcap-dev xmlsec1 python3-lxml tshark
+          xvfb mesa-vulkan-drivers libxkbcommon-x11-0 libgl1 libegl1 imagemagick)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "setup: not a Debian/Ubuntu system; install the equivalents of: ${PACKAGES[*]} (see README)" >&2
+  exit 0
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
