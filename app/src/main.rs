@@ -1,4 +1,52 @@
-//! wcfscope: the CLI (and, later, the GUI) over wcfscope-core.
-fn main() {
-    println!("wcfscope");
+//! wcfscope: the command line over wcfscope-core (and, later, the GUI).
+//!
+//! Each subcommand lives in `cmd/<name>.rs`; this file only parses arguments and dispatches.
+//! Exit statuses follow ARCHITECTURE.md ("CLI contract").
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "wcfscope", version, about = "Decrypt and verify WCF secure sessions in packet captures")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Capture or message file to open in the GUI (default: the bundled demo).
+    file: Option<PathBuf>,
+    /// Key to load: PATH[:PASSWORD] (.pfx/.p12, PEM, DER) or hex:HEX.
+    #[arg(long = "key", value_name = "KEY")]
+    keys: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse a capture (or .xml message files, in order) and print the report.
+    Analyze(cmd::analyze::Args),
+    /// Print the canonical form of an XML document or of one element in it.
+    C14n(cmd::c14n::Args),
+    /// Verify every XML Signature in a document.
+    Verify(cmd::verify::Args),
+    /// Decrypt every EncryptedData in a document.
+    Decrypt(cmd::decrypt::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Some(Command::Analyze(args)) => cmd::analyze::run(args),
+        Some(Command::C14n(args)) => cmd::c14n::run(args),
+        Some(Command::Verify(args)) => cmd::verify::run(args),
+        Some(Command::Decrypt(args)) => cmd::decrypt::run(args),
+        None => cmd::gui::run(cli.file, cli.keys),
+    };
+    match status {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("wcfscope: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -1,0 +1,13 @@
+//! `wcfscope c14n`.
+
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The XML document.
+    pub file: PathBuf,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<u8> {
+    anyhow::bail!("c14n is not implemented yet")
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand. Each has `Args` (clap) and `run(Args) -> anyhow::Result<u8>`
+//! returning the process exit status.
+
+pub mod analyze;
+pub mod c14n;
+pub mod decrypt;
+pub mod gui;
+pub mod verify;
