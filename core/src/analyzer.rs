@@ -12,7 +12,7 @@ use crate::model::{
     TransportKind, REPORT_VERSION,
 };
 use crate::net::{NetStage, StreamEvent};
-use crate::session::{group_sessions, SessionClues};
+use crate::session::{group_sessions, MessageContext, SecurityStage, SessionClues};
 use crate::soap::{action_from_http, classify, Envelope};
 use crate::transport::{TransportFrame, TransportStage};
 use crate::wssec::{self, ns};
@@ -210,8 +210,7 @@ struct Pending {
 pub struct Analyzer {
     path: String,
     format: CaptureFormat,
-    #[allow(dead_code)] // read by the security stage
-    options: Options,
+    security: SecurityStage,
     net: NetStage,
     transport: TransportStage,
     streams: Vec<StreamState>,
@@ -227,16 +226,18 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(path: String, format: CaptureFormat, options: Options) -> Analyzer {
+        let mut diagnostics = Vec::new();
+        let security = SecurityStage::new(&options, &mut diagnostics);
         Analyzer {
             path,
             format,
-            options,
+            security,
             net: NetStage::new(),
             transport: TransportStage::new(),
             streams: Vec::new(),
             stream_index: HashMap::new(),
             messages: Vec::new(),
-            diagnostics: Vec::new(),
+            diagnostics,
             packets: 0,
             first_ts: None,
             last_ts: None,
@@ -341,7 +342,6 @@ impl Analyzer {
         let http_action = http.and_then(action_from_http);
         let mut clues = SessionClues { client, server, ..SessionClues::default() };
         self.fill_from_soap(&mut info, &mut detail, &mut clues, &frame.body, http_action);
-        let _ = &mut detail;
         self.messages.push(Pending { info, detail, clues, exchange: Some((frame.stream, frame.exchange)) });
     }
 
@@ -374,7 +374,7 @@ impl Analyzer {
     fn fill_from_soap(
         &mut self,
         info: &mut MessageInfo,
-        _detail: &mut MessageDetail,
+        detail: &mut MessageDetail,
         clues: &mut SessionClues,
         bytes: &[u8],
         http_action: Option<String>,
@@ -413,6 +413,8 @@ impl Analyzer {
         }
         clues.scts = wssec::sct_references(&env);
         clues.version = sc_version(&env, info.action.as_deref());
+        let ts = info.ts;
+        self.security.process(MessageContext { env: &env, ts, info, detail, clues }, &mut self.diagnostics);
         true
     }
 
@@ -429,7 +431,7 @@ impl Analyzer {
         self.build()
     }
 
-    fn build(self) -> Analysis {
+    fn build(mut self) -> Analysis {
         let streams: Vec<StreamInfo> = self
             .streams
             .iter()
@@ -468,7 +470,8 @@ impl Analyzer {
             clues.push(c);
         }
         pair_messages(&mut messages, &exchanges);
-        let sessions = group_sessions(&mut messages, &clues);
+        let mut sessions = group_sessions(&mut messages, &clues);
+        self.security.finish(&mut sessions, &mut self.diagnostics);
         let transport_kinds: Vec<TransportKind> = streams.iter().map(|s| s.transport).collect();
         let _ = transport_kinds;
         let report = Report {

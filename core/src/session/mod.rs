@@ -5,5 +5,7 @@
 //! clear; the security stage refines this with what decryption reveals.
 
 pub mod group;
+pub mod security;
 
 pub use group::{group_sessions, SessionClues};
+pub use security::{MessageContext, SecurityStage};
