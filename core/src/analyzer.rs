@@ -222,6 +222,8 @@ pub struct Analyzer {
     last_ts: Option<Timestamp>,
     events: Vec<StreamEvent>,
     frames: Vec<TransportFrame>,
+    /// How many messages `drain_new_messages` has handed out.
+    drained: usize,
 }
 
 impl Analyzer {
@@ -243,12 +245,28 @@ impl Analyzer {
             last_ts: None,
             events: Vec::new(),
             frames: Vec::new(),
+            drained: 0,
         }
     }
 
     /// Number of messages framed so far.
     pub fn message_count(&self) -> usize {
         self.messages.len()
+    }
+
+    /// Messages framed since the last call, for live output. Their `session` is the SCT
+    /// they refer to in clear (final grouping and pairing happen in `finish`).
+    pub fn drain_new_messages(&mut self) -> Vec<MessageInfo> {
+        let start = self.drained.min(self.messages.len());
+        self.drained = self.messages.len();
+        self.messages[start..]
+            .iter()
+            .map(|p| {
+                let mut m = p.info.clone();
+                m.session = p.clues.scts.first().cloned();
+                m
+            })
+            .collect()
     }
 
     /// Feeds one captured packet.

@@ -2,6 +2,7 @@
 //! returning the process exit status.
 
 pub mod analyze;
+pub mod capture;
 pub mod c14n;
 pub mod decrypt;
 pub mod gui;
