@@ -6,7 +6,7 @@
 
 use crate::model::{MessageKind, SoapVersion};
 use crate::transport::HttpMessage;
-use crate::xml::{Document, Element, NodeId, NodeKind, XmlError};
+use crate::xml::{Document, Element, NodeId, XmlError};
 
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -297,64 +297,36 @@ fn read_fault(doc: &Document, fault: NodeId, version: SoapVersion) -> Fault {
     }
 }
 
-// --- small tree helpers over the arena (read-only) ---
+// --- short names for the tree queries this stage and `wssec` use ---
 
 pub(crate) fn element(doc: &Document, id: NodeId) -> Option<&Element> {
-    match &doc.nodes.get(id)?.kind {
-        NodeKind::Element(e) => Some(e),
-        _ => None,
-    }
+    doc.element(id)
 }
 
 fn root_element(doc: &Document) -> Option<NodeId> {
-    let NodeKind::Document = doc.nodes.first()?.kind else { return None };
-    doc.nodes.iter().enumerate().skip(1).find_map(|(i, n)| {
-        (n.parent == Some(0) && matches!(n.kind, NodeKind::Element(_))).then_some(i)
-    })
+    doc.root_element()
 }
 
-pub(crate) fn child_elements(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-    element(doc, id)
-        .map(|e| e.children.as_slice())
-        .unwrap_or(&[])
-        .iter()
-        .copied()
-        .filter(move |&c| element(doc, c).is_some())
+pub(crate) fn child_elements(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> {
+    doc.children_elements(id).into_iter()
 }
 
 /// Element descendants of `id` (not `id` itself), in document order.
 pub(crate) fn descendants(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-    let mut stack: Vec<NodeId> = child_elements(doc, id).collect();
-    stack.reverse();
-    std::iter::from_fn(move || {
-        let next = stack.pop()?;
-        let mut kids: Vec<NodeId> = child_elements(doc, next).collect();
-        kids.reverse();
-        stack.extend(kids);
-        Some(next)
-    })
+    doc.descendants(id).into_iter().filter(move |&d| doc.element(d).is_some())
 }
 
 pub(crate) fn is(doc: &Document, id: NodeId, ns: &str, local: &str) -> bool {
-    element(doc, id).is_some_and(|e| e.name.local == local && e.name.ns.as_deref() == Some(ns))
+    doc.element(id).is_some_and(|e| e.name.is(Some(ns), local))
 }
 
 fn local_is(doc: &Document, id: NodeId, local: &str) -> bool {
-    element(doc, id).is_some_and(|e| e.name.local == local)
+    doc.element(id).is_some_and(|e| e.name.local == local)
 }
 
 /// Concatenated text of an element's descendants.
 pub(crate) fn text(doc: &Document, id: NodeId) -> String {
-    let mut out = String::new();
-    let mut stack = vec![id];
-    while let Some(n) = stack.pop() {
-        match doc.nodes.get(n).map(|n| &n.kind) {
-            Some(NodeKind::Element(e)) => stack.extend(e.children.iter().rev()),
-            Some(NodeKind::Text(t)) | Some(NodeKind::CData(t)) => out.push_str(t),
-            _ => {}
-        }
-    }
-    out
+    doc.text_content(id)
 }
 
 fn display_name(e: &Element) -> String {

@@ -176,9 +176,5 @@ fn wsu_id(doc: &Document, node: NodeId) -> Option<String> {
 
 /// An attribute's value by namespace and local name.
 pub(crate) fn attr(doc: &Document, node: NodeId, ns: Option<&str>, local: &str) -> Option<String> {
-    element(doc, node)?
-        .attributes
-        .iter()
-        .find(|a| a.name.local == local && a.name.ns.as_deref() == ns)
-        .map(|a| a.value.clone())
+    doc.attribute(node, ns, local).map(str::to_string)
 }
