@@ -354,3 +354,6 @@ impl Endian {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

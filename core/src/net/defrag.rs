@@ -244,11 +244,12 @@ mod tests {
     fn first_copy_wins_and_differences_are_seen() {
         let mut p = BTreeMap::new();
         assert!(!insert_first_wins(&mut p, 10, b"abcdef"));
-        assert!(!insert_first_wins(&mut p, 8, b"XXabcYY"));
+        assert!(!insert_first_wins(&mut p, 8, b"XXabcde"));
+        assert!(insert_first_wins(&mut p, 14, b"eFGH"));
         assert!(insert_first_wins(&mut p, 12, b"Z"));
         let joined: Vec<u8> = p.values().flatten().copied().collect();
-        assert_eq!(joined, b"XXabcdef");
-        assert_eq!(p.keys().copied().collect::<Vec<_>>(), vec![8, 10]);
+        assert_eq!(joined, b"XXabcdefGH");
+        assert_eq!(p.keys().copied().collect::<Vec<_>>(), vec![8, 10, 16]);
     }
 
     #[test]
