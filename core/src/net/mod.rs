@@ -341,3 +341,6 @@ impl NetStage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
