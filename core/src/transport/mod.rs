@@ -3,6 +3,15 @@
 //! One [`TransportFrame`] is one request or response with its decoded body (de-chunked,
 //! decompressed) and its metadata.
 
+mod chunked;
+mod decode;
+mod framer;
+mod head;
+mod http;
+mod startline;
+
+pub use http::{HttpLimits, TransportStage};
+
 use crate::model::{MessageDirection, Timestamp};
 
 /// Metadata of one HTTP message.
@@ -23,7 +32,10 @@ pub struct HttpMessage {
 impl HttpMessage {
     /// First header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn content_type(&self) -> Option<&str> {
         self.header("content-type")
