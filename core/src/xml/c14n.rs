@@ -421,3 +421,160 @@ fn escape_attr(s: &str, out: &mut Vec<u8>) {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::xml::NsDecl;
+
+    fn run(src: &str, node: Option<&str>, method: C14nMethod, prefixes: &[&str]) -> String {
+        let doc = Document::parse(src.as_bytes()).unwrap();
+        let id = match node {
+            None => Document::DOCUMENT,
+            Some(local) => doc
+                .descendants(0)
+                .into_iter()
+                .find(|&n| doc.element(n).is_some_and(|e| e.name.local == local))
+                .unwrap(),
+        };
+        let prefixes: Vec<String> = prefixes.iter().map(|s| s.to_string()).collect();
+        String::from_utf8(canonicalize(&doc, id, method, &prefixes, None).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn uris_round_trip() {
+        for m in C14nMethod::ALL {
+            assert_eq!(C14nMethod::from_uri(m.uri()), Some(m));
+        }
+        assert_eq!(
+            C14nMethod::from_uri("http://www.w3.org/2001/10/xml-exc-c14n"),
+            None
+        );
+    }
+
+    #[test]
+    fn prolog_and_epilog() {
+        let src = "<?xml version=\"1.0\"?>\r\n<?pi  x ?>\n<!--c-->\n<a/>\n<!--d--><?e?>\n";
+        assert_eq!(
+            run(src, None, C14nMethod::Inclusive10WithComments, &[]),
+            "<?pi x ?>\n<!--c-->\n<a></a>\n<!--d-->\n<?e?>"
+        );
+        assert_eq!(
+            run(src, None, C14nMethod::Exclusive, &[]),
+            "<?pi x ?>\n<a></a>\n<?e?>"
+        );
+    }
+
+    #[test]
+    fn escaping_and_line_ends() {
+        let src = "<a t=\"&quot;&#9;&#10;&#13;&lt;>'&amp;\r\n\">&amp;&lt;&gt;&#13;\"'\r\n<![CDATA[<&>]]></a>";
+        assert_eq!(
+            run(src, None, C14nMethod::Inclusive10, &[]),
+            "<a t=\"&quot;&#x9;&#xA;&#xD;&lt;>'&amp; \">&amp;&lt;&gt;&#xD;\"'\n&lt;&amp;&gt;</a>"
+        );
+    }
+
+    #[test]
+    fn attribute_and_namespace_order() {
+        let src = r#"<a xmlns:b="urn:b" xmlns:z="urn:a" b:x="1" z:y="2" c="3" xmlns="urn:d"/>"#;
+        let want = r#"<a xmlns="urn:d" xmlns:b="urn:b" xmlns:z="urn:a" c="3" z:y="2" b:x="1"></a>"#;
+        assert_eq!(run(src, None, C14nMethod::Inclusive10, &[]), want);
+        assert_eq!(run(src, None, C14nMethod::Exclusive, &[]), want);
+    }
+
+    #[test]
+    fn default_namespace_undeclaration() {
+        let src = r#"<a xmlns="urn:d" xmlns:p="urn:p"><b xmlns=""><c xmlns=""/><p:d/></b><e xmlns="urn:d"/></a>"#;
+        assert_eq!(
+            run(src, None, C14nMethod::Inclusive10, &[]),
+            r#"<a xmlns="urn:d" xmlns:p="urn:p"><b xmlns=""><c></c><p:d></p:d></b><e></e></a>"#
+        );
+        assert_eq!(
+            run(src, None, C14nMethod::Exclusive, &[]),
+            r#"<a xmlns="urn:d"><b xmlns=""><c></c><p:d xmlns:p="urn:p"></p:d></b><e></e></a>"#
+        );
+        // Subtree whose in-scope default namespace is empty: no xmlns="" on the apex.
+        assert_eq!(
+            run(src, Some("b"), C14nMethod::Exclusive, &[]),
+            "<b><c></c><p:d xmlns:p=\"urn:p\"></p:d></b>"
+        );
+        assert_eq!(
+            run(src, Some("b"), C14nMethod::Inclusive10, &[]),
+            "<b xmlns:p=\"urn:p\"><c></c><p:d></p:d></b>"
+        );
+    }
+
+    #[test]
+    fn exclusive_prefix_list() {
+        let src = r#"<r xmlns="urn:d" xmlns:p="urn:p" xmlns:q="urn:q"><s><t q:a="1"/></s></r>"#;
+        assert_eq!(
+            run(src, Some("s"), C14nMethod::Exclusive, &[]),
+            r#"<s xmlns="urn:d"><t xmlns:q="urn:q" q:a="1"></t></s>"#
+        );
+        assert_eq!(
+            run(
+                src,
+                Some("s"),
+                C14nMethod::Exclusive,
+                &["p", "q", "missing"]
+            ),
+            r#"<s xmlns="urn:d" xmlns:p="urn:p" xmlns:q="urn:q"><t q:a="1"></t></s>"#
+        );
+    }
+
+    #[test]
+    fn xml_attributes_on_the_apex() {
+        let src = r#"<r xml:lang="en" xml:base="http://x/" xml:id="i" xml:space="preserve"><m xml:lang="de"><a/></m></r>"#;
+        assert_eq!(
+            run(src, Some("a"), C14nMethod::Inclusive10, &[]),
+            r#"<a xml:base="http://x/" xml:id="i" xml:lang="de" xml:space="preserve"></a>"#
+        );
+        assert_eq!(
+            run(src, Some("a"), C14nMethod::Inclusive11, &[]),
+            r#"<a xml:base="http://x/" xml:lang="de" xml:space="preserve"></a>"#
+        );
+        assert_eq!(run(src, Some("a"), C14nMethod::Exclusive, &[]), "<a></a>");
+    }
+
+    #[test]
+    fn excluded_subtree_is_left_out() {
+        let src = r#"<r xmlns:ds="urn:ds"><x>1</x><ds:Signature><ds:V/></ds:Signature><y/></r>"#;
+        let doc = Document::parse(src.as_bytes()).unwrap();
+        let sig = doc.children_elements(doc.root_element().unwrap())[1];
+        let out = canonicalize(&doc, 0, C14nMethod::Exclusive, &[], Some(sig)).unwrap();
+        assert_eq!(out, b"<r><x>1</x><y></y></r>");
+        let out = canonicalize(&doc, 0, C14nMethod::Inclusive10, &[], Some(sig)).unwrap();
+        assert_eq!(out, b"<r xmlns:ds=\"urn:ds\"><x>1</x><y></y></r>");
+    }
+
+    #[test]
+    fn fragment_in_context() {
+        let ctx = [
+            NsDecl {
+                prefix: None,
+                uri: "urn:d".into(),
+            },
+            NsDecl {
+                prefix: Some("p".into()),
+                uri: "urn:p".into(),
+            },
+        ];
+        let doc = Document::parse_fragment_in_context(b" <a>x</a><p:b/> ", &ctx).unwrap();
+        let out = canonicalize(&doc, 0, C14nMethod::Exclusive, &[], None).unwrap();
+        assert_eq!(
+            out,
+            b" <a xmlns=\"urn:d\">x</a><p:b xmlns:p=\"urn:p\"></p:b> "
+        );
+    }
+
+    #[test]
+    fn rejects_non_element_nodes() {
+        let doc = Document::parse(b"<a>t</a>").unwrap();
+        assert_eq!(
+            canonicalize(&doc, 2, C14nMethod::Exclusive, &[], None),
+            Err(C14nError::NotElementOrDocument(2))
+        );
+        assert!(canonicalize(&doc, 99, C14nMethod::Exclusive, &[], None).is_err());
+    }
+}
