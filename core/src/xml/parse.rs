@@ -14,6 +14,7 @@ use quick_xml::reader::Reader;
 
 use super::decode::decode;
 use super::error::{XmlError, XmlErrorKind};
+use super::scope::Bindings;
 use super::tree::{
     Attribute, Document, Element, Node, NodeId, NodeKind, NsDecl, QName, XMLNS_NS, XML_NS,
 };
@@ -98,7 +99,7 @@ struct Builder<'s> {
     stack: Vec<Open>,
     /// Namespace bindings, outermost first; `None` prefix is the default namespace and an
     /// empty URI means "no namespace".
-    scopes: Vec<(Option<String>, String)>,
+    scopes: Bindings,
     context: Vec<NsDecl>,
     root_seen: bool,
     pending: Option<PendingText>,
@@ -107,11 +108,10 @@ struct Builder<'s> {
 impl<'s> Builder<'s> {
     fn new(src: &'s str, limits: &'s ParseLimits, context: Option<&[NsDecl]>) -> Self {
         let context = context.map(<[NsDecl]>::to_vec);
-        let scopes = context
-            .iter()
-            .flatten()
-            .map(|d| (d.prefix.clone(), d.uri.clone()))
-            .collect();
+        let mut scopes = Bindings::default();
+        for d in context.iter().flatten() {
+            scopes.push(d.prefix.clone(), d.uri.clone());
+        }
         Builder {
             src,
             limits,
@@ -320,7 +320,7 @@ impl<'s> Builder<'s> {
         }
         check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
 
-        let scope_mark = self.scopes.len();
+        let scope_mark = self.scopes.mark();
         let mut seen_raw = HashSet::new();
         let mut ns_decls = Vec::new();
         let mut plain = Vec::new();
@@ -343,7 +343,7 @@ impl<'s> Builder<'s> {
                 Some(prefix) => {
                     check_ns_decl(prefix.as_deref(), &value)
                         .map_err(|k| self.err(a.span.start, k))?;
-                    self.scopes.push((prefix.clone(), value.clone()));
+                    self.scopes.push(prefix.clone(), value.clone());
                     ns_decls.push(NsDecl { prefix, uri: value });
                 }
                 None => plain.push((a, value)),
@@ -451,11 +451,7 @@ impl<'s> Builder<'s> {
     }
 
     fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
-        self.scopes
-            .iter()
-            .rev()
-            .find(|(p, _)| p.as_deref() == prefix)
-            .map(|(_, u)| u.as_str())
+        self.scopes.get(prefix)
     }
 }
 
@@ -858,6 +854,17 @@ mod tests {
             err("<a/><?xml version='1.0'?>").kind,
             XmlErrorKind::Syntax(_)
         ));
+    }
+
+    #[test]
+    fn markup_characters_inside_attribute_values() {
+        let d = parse(r#"<a b="x>y/" c='"/>' d="/"/>"#);
+        let root = d.root_element().unwrap();
+        assert_eq!(d.attribute(root, None, "b"), Some("x>y/"));
+        assert_eq!(d.attribute(root, None, "c"), Some("\"/>"));
+        assert_eq!(d.attribute(root, None, "d"), Some("/"));
+        let d = parse(r#"<a b=">"><c/></a>"#);
+        assert_eq!(d.children_elements(d.root_element().unwrap()).len(), 1);
     }
 
     #[test]
