@@ -156,7 +156,13 @@ impl<'s> Builder<'s> {
             let end = pos(reader.buffer_position()).min(self.src.len());
             match event {
                 Event::Text(_) => {
-                    let raw = &self.src[start..end];
+                    let raw = slice(self.src, start, end);
+                    if let Some(at) = raw.find("]]>") {
+                        return Err(self.err(
+                            start + at,
+                            XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
+                        ));
+                    }
                     self.push_text(&normalize_eol(raw), start, end);
                 }
                 Event::GeneralRef(r) => {
@@ -838,6 +844,12 @@ mod tests {
             XmlErrorKind::DuplicateAttribute(_)
         ));
         assert!(matches!(err("<a b='<'/>").kind, XmlErrorKind::Syntax(_)));
+        let e = err("<a>x]]>y</a>");
+        assert!(
+            matches!(e.kind, XmlErrorKind::Syntax(_)) && e.offset == 4,
+            "{e}"
+        );
+        assert!(Document::parse(b"<a>]]&gt;]]</a>").is_ok());
         assert!(matches!(
             err("<a>&#0;</a>").kind,
             XmlErrorKind::InvalidCharRef(_)
