@@ -177,6 +177,9 @@ impl<'s> Builder<'s> {
                         Event::Empty(_) => self.start_element(start, end, true)?,
                         Event::End(_) => self.end_element(start, end)?,
                         Event::CData(_) => {
+                            if self.stack.is_empty() && !self.fragment {
+                                return Err(self.err(start, XmlErrorKind::ContentOutsideRoot));
+                            }
                             let body = slice(self.src, start + 9, end.saturating_sub(3));
                             let kind = NodeKind::CData(normalize_eol(body));
                             self.add_content(kind, start, end)?;
@@ -824,6 +827,10 @@ mod tests {
         assert_eq!(err("<a/><b/>").kind, XmlErrorKind::MultipleRoots);
         assert_eq!(err("<a/>x").kind, XmlErrorKind::ContentOutsideRoot);
         assert_eq!(err("x<a/>").kind, XmlErrorKind::ContentOutsideRoot);
+        assert_eq!(
+            err("<a/><![CDATA[ ]]>").kind,
+            XmlErrorKind::ContentOutsideRoot
+        );
         assert_eq!(err("  ").kind, XmlErrorKind::NoRoot);
         assert!(matches!(err("<a>").kind, XmlErrorKind::UnclosedElement(_)));
         let e = err("<a></a></b>");
@@ -946,6 +953,43 @@ mod tests {
         assert_eq!(d.element(top[2]).unwrap().name.ns.as_deref(), Some("urn:d"));
         assert_eq!(d.in_scope_namespaces(top[2]).len(), 2);
         assert!(Document::parse_fragment_in_context(b"<q:a/>", &ctx).is_err());
+    }
+
+    #[test]
+    fn never_panics_on_random_mutations() {
+        let src = br#"<?xml version="1.0"?><!--p--><s:E xmlns:s="urn:s" xmlns="urn:d" a="1&amp;&#x9;"><s:H xml:lang="en"><![CDATA[x]]></s:H><?p d?>t&#x41;&lt;<b xmlns="" c:d="2" xmlns:c="urn:c"/></s:E>"#;
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"<>/&;#x:=\"' \r\n]![-?abcsxmlns\x80\xC3\xFF\x00";
+        for _ in 0..5000 {
+            let mut m = src.to_vec();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % m.len() as u64) as usize;
+                let b = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => m[at] = b,
+                    1 => m.insert(at, b),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+            }
+            if let Ok(d) = Document::parse(&m) {
+                // Whatever parsed must be internally consistent.
+                for n in &d.nodes {
+                    assert!(n.span.start <= n.span.end && n.span.end <= d.source.len());
+                }
+                let _ = crate::xml::pretty(&d, 0);
+                for m in crate::xml::C14nMethod::ALL {
+                    crate::xml::canonicalize(&d, 0, m, &[], None).unwrap();
+                }
+            }
+        }
     }
 
     #[test]
