@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
-use super::decode::decode;
+use super::decode::{check_declared, decode, InputEncoding};
 use super::error::{XmlError, XmlErrorKind};
 use super::scope::Bindings;
 use super::tree::{
@@ -48,8 +48,8 @@ impl Document {
 
     /// Parses a whole document with explicit limits.
     pub fn parse_with_limits(bytes: &[u8], limits: &ParseLimits) -> Result<Document, XmlError> {
-        let text = decode(bytes)?;
-        Builder::new(&text, limits, None).run()
+        let (text, enc) = decode(bytes)?;
+        Builder::new(&text, enc, limits, None).run()
     }
 
     /// Parses XML content (any number of top-level elements, text, comments, PIs) in the
@@ -61,8 +61,8 @@ impl Document {
         bytes: &[u8],
         in_scope: &[NsDecl],
     ) -> Result<Document, XmlError> {
-        let text = decode(bytes)?;
-        Builder::new(&text, &ParseLimits::default(), Some(in_scope)).run()
+        let (text, enc) = decode(bytes)?;
+        Builder::new(&text, enc, &ParseLimits::default(), Some(in_scope)).run()
     }
 }
 
@@ -93,6 +93,7 @@ struct RawAttr<'s> {
 
 struct Builder<'s> {
     src: &'s str,
+    encoding: InputEncoding,
     limits: &'s ParseLimits,
     fragment: bool,
     nodes: Vec<Node>,
@@ -106,7 +107,12 @@ struct Builder<'s> {
 }
 
 impl<'s> Builder<'s> {
-    fn new(src: &'s str, limits: &'s ParseLimits, context: Option<&[NsDecl]>) -> Self {
+    fn new(
+        src: &'s str,
+        encoding: InputEncoding,
+        limits: &'s ParseLimits,
+        context: Option<&[NsDecl]>,
+    ) -> Self {
         let context = context.map(<[NsDecl]>::to_vec);
         let mut scopes = Bindings::default();
         for d in context.iter().flatten() {
@@ -114,6 +120,7 @@ impl<'s> Builder<'s> {
         }
         Builder {
             src,
+            encoding,
             limits,
             fragment: context.is_some(),
             nodes: vec![Node {
@@ -190,7 +197,7 @@ impl<'s> Builder<'s> {
                             self.add_content(kind, start, end)?;
                         }
                         Event::PI(_) => self.pi(start, end)?,
-                        Event::Decl(_) => {
+                        Event::Decl(decl) => {
                             if start != 0 {
                                 return Err(self.err(
                                     start,
@@ -198,6 +205,16 @@ impl<'s> Builder<'s> {
                                         "XML declaration is only allowed at the very start".into(),
                                     ),
                                 ));
+                            }
+                            match decl.encoding() {
+                                None => {}
+                                Some(Ok(declared)) => {
+                                    check_declared(&declared, self.encoding, self.src)
+                                        .map_err(|m| self.err(start, XmlErrorKind::Encoding(m)))?;
+                                }
+                                Some(Err(e)) => {
+                                    return Err(self.err(start, XmlErrorKind::Syntax(e.to_string())))
+                                }
                             }
                         }
                         Event::DocType(_) => {
