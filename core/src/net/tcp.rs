@@ -9,7 +9,8 @@
 //! - the first copy of a byte wins; a later copy that differs is reported (within the
 //!   [`HISTORY`] bytes kept after delivery, and for bytes held out of order);
 //! - data beyond a hole is held until the hole fills, until the peer acknowledges past the
-//!   hole (which proves the bytes were sent), until the direction holds [`MAX_PENDING_DIR`]
+//!   hole (which proves the bytes were sent; acted on [`ACK_PROOF_DELAY`] packets later, as
+//!   captures can show an ACK just before the data it acknowledges), until the direction holds [`MAX_PENDING_DIR`]
 //!   bytes (or all directions [`MAX_PENDING_TOTAL`]), or until the end; then a `Gap` names
 //!   the missing range and the held bytes follow. Bytes are never invented;
 //! - keep-alives (0 or 1 byte one below the next expected byte) are ignored;
@@ -29,6 +30,10 @@ pub const MAX_PENDING_DIR: usize = 4 * 1024 * 1024;
 pub const MAX_PENDING_TOTAL: usize = 256 * 1024 * 1024;
 /// Differing-retransmission diagnostics per stream direction (then one "more" note).
 const MAX_DIFF_REPORTS: u32 = 5;
+/// An acknowledgement proves a hole's bytes were sent only once this many more packets of the
+/// connection went by: captures merged from several queues or interfaces can show an ACK
+/// just before the data it acknowledges.
+const ACK_PROOF_DELAY: u64 = 3;
 /// Closed connections are forgotten after this much idle capture time.
 const CLOSED_LINGER_NANOS: i64 = 120 * 1_000_000_000;
 
@@ -64,8 +69,9 @@ struct Dir {
     /// The last delivered bytes, ending at `next` (a gap clears it).
     history: VecDeque<u8>,
     fin: Option<u64>,
-    /// Highest offset the peer acknowledged.
+    /// Highest offset the peer acknowledged, and the connection's packet count then.
     acked: u64,
+    acked_at: u64,
     closed: bool,
     diff_reports: u32,
 }
@@ -90,6 +96,8 @@ struct Conn {
     used: bool,
     last_ts: Option<Timestamp>,
     last_active: u64,
+    /// Packets seen on this connection.
+    packets: u64,
 }
 
 impl Conn {
@@ -183,6 +191,27 @@ impl Ctx<'_> {
         true
     }
 
+    /// Holes the peer acknowledged past were sent but not captured: declares them gaps.
+    fn settle_acked(&mut self, d: usize, dir: &mut Dir, total: &mut usize) {
+        let ack = dir.acked;
+        while !dir.closed && dir.next < ack {
+            match dir.pending.keys().next() {
+                Some(&first) if first <= ack => {
+                    self.skip_hole(d, dir, total);
+                }
+                Some(_) => break,
+                None => {
+                    // Everything up to a FIN that the peer acknowledged was sent.
+                    if let Some(f) = dir.fin.filter(|&f| ack > f) {
+                        self.gap_to(d, dir, f);
+                    }
+                    break;
+                }
+            }
+        }
+        self.close_if_done(d, dir, total);
+    }
+
     /// Flushes everything held, then the bytes proven sent but never seen (acknowledged by
     /// the peer or before the FIN), then closes the direction.
     fn close(&mut self, d: usize, dir: &mut Dir, total: &mut usize) {
@@ -256,6 +285,7 @@ impl Tcp {
                 used: false,
                 last_ts: ts,
                 last_active: self.counter,
+                packets: 0,
             },
         );
     }
@@ -346,31 +376,21 @@ impl Tcp {
                 ctx.close_if_done(d, this, total);
             }
         }
+        conn.packets += 1;
         if seg.ack_flag {
             let p = 1 - d;
             let peer = &mut conn.dirs[p];
             if let Some(ack) = peer.offset(seg.ack) {
                 if ack > i128::from(peer.acked) {
                     peer.acked = u64::try_from(ack).unwrap_or(0);
+                    peer.acked_at = conn.packets;
                 }
-                let ack = u64::try_from(ack).unwrap_or(0);
-                // Holes the peer has acknowledged past were sent: declare them gaps.
-                while !peer.closed && peer.next < ack {
-                    match peer.pending.keys().next() {
-                        Some(&first) if first <= ack => {
-                            ctx.skip_hole(p, peer, total);
-                        }
-                        Some(_) => break,
-                        None => {
-                            // Everything up to a FIN that the peer acknowledged was sent.
-                            if let Some(f) = peer.fin.filter(|&f| ack > f) {
-                                ctx.gap_to(p, peer, f);
-                            }
-                            break;
-                        }
-                    }
-                }
-                ctx.close_if_done(p, peer, total);
+            }
+        }
+        for p in 0..2 {
+            let dir = &mut conn.dirs[p];
+            if conn.packets >= dir.acked_at + ACK_PROOF_DELAY {
+                ctx.settle_acked(p, dir, total);
             }
         }
         if self.pending_total > self.limits.max_pending_total {

@@ -325,18 +325,25 @@ fn sequence_wrap_around() {
 }
 
 #[test]
-fn hole_acked_by_peer_becomes_gap_at_once() {
+fn hole_acked_by_peer_becomes_gap_soon_after() {
     let mut r = Run::new();
     handshake(&mut r, 1000, 5000);
     r.push(seg(true, 1001, 5001, ACK, b"0123456789"));
     r.push(seg(true, 1021, 5001, ACK, b"ABCDEFGHIJ")); // 1011..1021 never captured
-    let before = r.events.len();
     r.push(seg(false, 5001, 1031, ACK, b""));
+    // Not at once: the missing bytes may still show up just after their ACK.
+    r.push(seg(true, 1031, 5001, ACK, b"KL"));
+    r.push(seg(false, 5001, 1031, ACK, b""));
+    assert!(!r
+        .events
+        .iter()
+        .any(|e| matches!(e, StreamEvent::Gap { .. })));
+    let before = r.events.len();
+    r.push(seg(true, 1033, 5001, ACK, b"MN"));
     let after: Vec<StreamEvent> = r.events[before..].to_vec();
     assert!(matches!(
         after[0],
         StreamEvent::Gap {
-            stream: 0,
             dir: C2S,
             offset: 10,
             length: 10,
@@ -346,10 +353,13 @@ fn hole_acked_by_peer_becomes_gap_at_once() {
     assert!(
         matches!(&after[1], StreamEvent::Data { offset: 20, bytes, .. } if bytes == b"ABCDEFGHIJ")
     );
+    assert!(matches!(&after[2], StreamEvent::Data { offset: 30, bytes, .. } if bytes == b"KL"));
+    assert!(matches!(&after[3], StreamEvent::Data { offset: 32, bytes, .. } if bytes == b"MN"));
     let ev = r.finish();
+    let (bytes, gaps) = bytes_of(&ev, 0, C2S);
     assert_eq!(
-        bytes_of(&ev, 0, C2S),
-        (b"0123456789ABCDEFGHIJ".to_vec(), vec![(10, 10)])
+        (bytes, gaps),
+        (b"0123456789ABCDEFGHIJKLMN".to_vec(), vec![(10, 10)])
     );
 }
 
