@@ -72,6 +72,8 @@ struct Dir {
     /// Highest offset the peer acknowledged, and the connection's packet count then.
     acked: u64,
     acked_at: u64,
+    /// The peer's latest raw acknowledgement number for this direction.
+    peer_ack: Option<u32>,
     closed: bool,
     diff_reports: u32,
 }
@@ -350,7 +352,14 @@ impl Tcp {
             }
         }
         let data_seq = seg.seq.wrapping_add(u32::from(seg.syn));
-        if seg.len > 0 || seg.fin {
+        let this = &conn.dirs[d];
+        // Mid-stream, a keep-alive can be the first segment seen in a direction; the peer's
+        // acknowledgement number (the next byte it expects) gives it away.
+        let early_keepalive = this.base.is_none()
+            && seg.len <= 1
+            && !seg.fin
+            && this.peer_ack == Some(data_seq.wrapping_add(1));
+        if (seg.len > 0 || seg.fin) && !early_keepalive {
             conn.used = true;
             let this = &mut conn.dirs[d];
             if this.base.is_none() {
@@ -380,6 +389,7 @@ impl Tcp {
         if seg.ack_flag {
             let p = 1 - d;
             let peer = &mut conn.dirs[p];
+            peer.peer_ack = Some(seg.ack);
             if let Some(ack) = peer.offset(seg.ack) {
                 if ack > i128::from(peer.acked) {
                     peer.acked = u64::try_from(ack).unwrap_or(0);

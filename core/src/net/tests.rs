@@ -325,6 +325,18 @@ fn sequence_wrap_around() {
 }
 
 #[test]
+fn out_of_order_across_the_wrap() {
+    let mut r = Run::new();
+    let isn = 0xFFFF_FFFAu32; // data starts at 0xFFFF_FFFB and wraps after 5 bytes
+    handshake(&mut r, isn, 7);
+    r.push(seg(true, 0x0000_0000, 8, ACK, b"56789"));
+    r.push(seg(true, 0xFFFF_FFFB, 8, ACK, b"01234"));
+    r.push(seg(true, 0x0000_0005, 8, ACK, b"abc"));
+    let ev = r.finish();
+    assert_eq!(bytes_of(&ev, 0, C2S), (b"0123456789abc".to_vec(), vec![]));
+}
+
+#[test]
 fn hole_acked_by_peer_becomes_gap_soon_after() {
     let mut r = Run::new();
     handshake(&mut r, 1000, 5000);
@@ -418,6 +430,16 @@ fn keep_alives_are_ignored() {
     let ev = r.finish();
     assert_eq!(bytes_of(&ev, 0, C2S), (b"datamore".to_vec(), vec![]));
     assert!(diags(&ev).is_empty(), "{:?}", diags(&ev));
+}
+
+#[test]
+fn keep_alive_as_first_segment_of_a_mid_stream_capture() {
+    let mut r = Run::new();
+    r.push(seg(false, 9000, 4000, ACK, b"")); // server acks: client's next byte is 4000
+    r.push(seg(true, 3999, 9000, ACK, b"\0")); // keep-alive
+    r.push(seg(true, 4000, 9000, ACK, b"real"));
+    let ev = r.finish();
+    assert_eq!(bytes_of(&ev, 0, C2S), (b"real".to_vec(), vec![]));
 }
 
 #[test]
@@ -526,6 +548,10 @@ fn link_layers_end_to_end() {
         (LinkType::LinuxSll, sll),
         (LinkType::LinuxSll2, sll2),
         (LinkType::Ipv4, pkt.clone()),
+        (
+            LinkType::Ipv6,
+            ipv6(1, 2, 6, &tcp(50000, 80, 1, 0, ACK, b"x")),
+        ),
     ] {
         let mut r = Run::new();
         r.push_link(link, frame);
