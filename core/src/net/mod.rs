@@ -95,8 +95,8 @@ pub struct NetStats {
     pub streams: usize,
 }
 
-/// At most this many per-packet diagnostics (malformed headers); later ones are counted.
-const MAX_PACKET_DIAGNOSTICS: u64 = 200;
+/// At most this many diagnostics from this stage; later ones are counted and summarised.
+const MAX_DIAGNOSTICS: u64 = 500;
 
 /// The L2–L4 stage: feed packets in capture order, collect [`StreamEvent`]s.
 pub struct NetStage {
@@ -145,16 +145,32 @@ impl NetStage {
 
     fn malformed(&mut self, frame: u64, what: String, out: &mut Vec<StreamEvent>) {
         self.stats.malformed += 1;
-        self.packet_diags += 1;
-        if self.packet_diags <= MAX_PACKET_DIAGNOSTICS {
-            out.push(StreamEvent::Diagnostic(Diagnostic::warning(format!(
-                "frame {frame}: {what}"
-            ))));
-        }
+        out.push(StreamEvent::Diagnostic(Diagnostic::warning(format!(
+            "frame {frame}: {what}"
+        ))));
+    }
+
+    /// Drops diagnostics beyond [`MAX_DIAGNOSTICS`] from the events added since `start`.
+    fn cap_diagnostics(&mut self, out: &mut Vec<StreamEvent>, start: usize) {
+        let mut tail = out.split_off(start.min(out.len()));
+        tail.retain(|e| {
+            if !matches!(e, StreamEvent::Diagnostic(_)) {
+                return true;
+            }
+            self.packet_diags += 1;
+            self.packet_diags <= MAX_DIAGNOSTICS
+        });
+        out.append(&mut tail);
     }
 
     /// Decodes one packet and feeds any TCP segment in it to the reassembler.
     pub fn push(&mut self, pkt: &Packet, out: &mut Vec<StreamEvent>) {
+        let start = out.len();
+        self.decode(pkt, out);
+        self.cap_diagnostics(out, start);
+    }
+
+    fn decode(&mut self, pkt: &Packet, out: &mut Vec<StreamEvent>) {
         self.stats.packets += 1;
         let ip = match link::network_layer(pkt.link, &pkt.data) {
             link::L3::Ip(ip) => ip,
@@ -328,16 +344,18 @@ impl NetStage {
     /// End of capture: incomplete IP datagrams are reported; held TCP data beyond holes
     /// becomes Gap + Data; every open direction is closed.
     pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        let start = out.len();
         let mut diags = Vec::new();
         self.defrag.finish(&mut diags);
         out.extend(diags.into_iter().map(StreamEvent::Diagnostic));
         self.tcp.finish(out);
-        if self.packet_diags > MAX_PACKET_DIAGNOSTICS {
+        self.cap_diagnostics(out, start);
+        if self.packet_diags > MAX_DIAGNOSTICS {
             out.push(StreamEvent::Diagnostic(Diagnostic::warning(format!(
-                "{} further malformed-packet diagnostics were suppressed",
-                self.packet_diags - MAX_PACKET_DIAGNOSTICS
+                "{} further network diagnostics were suppressed (limit {MAX_DIAGNOSTICS})",
+                self.packet_diags - MAX_DIAGNOSTICS
             ))));
-            self.packet_diags = MAX_PACKET_DIAGNOSTICS;
+            self.packet_diags = MAX_DIAGNOSTICS;
         }
     }
 }
