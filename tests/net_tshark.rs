@@ -6,6 +6,8 @@
 //! `tests/data/http-shuffled.pcap` is that pcap with records reordered by a script (frame
 //! order 1-5, 4 again (a retransmission), 8, 7, 6, 9-13, 15, 14, 16-35: the server's body
 //! before its headers), with `http-shuffled.follow-N.txt` from tshark 4.0.17 on it.
+//! `tests/data/http-sll.pcapng` and `http-sll2.pcapng` are one GET of a 3000-byte file
+//! captured with `tshark -i any` (Linux cooked v1) and `tshark -i any -y LINUX_SLL2`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -101,9 +103,13 @@ fn reassemble(path: &Path) -> (BTreeMap<usize, Stream>, Vec<String>) {
 }
 
 fn check(path: &Path, follow: &str) {
+    check_n(path, follow, 3);
+}
+
+fn check_n(path: &Path, follow: &str, count: usize) {
     let (streams, diags) = reassemble(path);
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(streams.len(), 3);
+    assert_eq!(streams.len(), count);
     for (n, s) in &streams {
         let (node0, a, b) = tshark_follow(follow, *n);
         // In this capture every stream starts with the client's SYN, so node 0 is the client.
@@ -140,4 +146,10 @@ fn reordered_and_duplicated_segments_match_tshark() {
         &root().join("tests/data/http-shuffled.pcap"),
         "http-shuffled",
     );
+}
+
+#[test]
+fn linux_cooked_v1_and_v2_captures_match_tshark() {
+    check_n(&root().join("tests/data/http-sll.pcapng"), "http-sll", 1);
+    check_n(&root().join("tests/data/http-sll2.pcapng"), "http-sll2", 1);
 }
