@@ -78,7 +78,17 @@ struct Dir {
     diff_reports: u32,
 }
 
+/// Late retransmissions after a close fall within this distance of the old stream's bytes.
+const LATE_BEFORE: i128 = 64 * 1024;
+const LATE_AFTER: i128 = 1024 * 1024;
+
 impl Dir {
+    /// Whether `seq` lies in or near the bytes this direction already carried.
+    fn near_old_data(&self, seq: u32) -> bool {
+        self.offset(seq)
+            .is_some_and(|o| o >= -LATE_BEFORE && o <= i128::from(self.next) + LATE_AFTER)
+    }
+
     /// Maps a sequence number to an offset near `next` (within ±2 GiB).
     fn offset(&self, seq: u32) -> Option<i128> {
         let base = self.base?;
@@ -308,7 +318,12 @@ impl Tcp {
             Some(c) => {
                 let d = usize::from(seg.src != c.client);
                 let new_syn = seg.syn && !seg.ack_flag && c.syn[d] != Some(seg.seq);
-                (new_syn && (c.used || c.finished())).then_some(())
+                // After both sides closed, a SYN-ACK or data far from the old sequence space
+                // is a new connection whose SYN the capture missed, not a late retransmission.
+                let data_seq = seg.seq.wrapping_add(u32::from(seg.syn));
+                let reused =
+                    c.finished() && (seg.syn || seg.len > 0) && !c.dirs[d].near_old_data(data_seq);
+                ((new_syn && (c.used || c.finished())) || reused).then_some(())
             }
         };
         if restart.is_some() {

@@ -469,6 +469,28 @@ fn rst_closes_and_new_syn_starts_new_stream() {
 }
 
 #[test]
+fn port_reuse_without_a_captured_syn_and_late_retransmissions() {
+    let mut r = Run::new();
+    handshake(&mut r, 1000, 5000);
+    r.push(seg(true, 1001, 5001, ACK, b"old"));
+    r.push(seg(true, 1004, 5001, ACK | FIN, b""));
+    r.push(seg(false, 5001, 1005, ACK | FIN, b""));
+    r.push(seg(true, 1001, 5001, ACK, b"old")); // late retransmission: same stream, ignored
+                                                // The next connection's SYN was not captured; its SYN-ACK and data were.
+    r.push(seg(false, 700_000_000, 300_000_001, SYN | ACK, b""));
+    r.push(seg(true, 300_000_001, 700_000_001, ACK, b"new"));
+    let ev = r.finish();
+    let opened = ev
+        .iter()
+        .filter(|e| matches!(e, StreamEvent::Opened { .. }))
+        .count();
+    assert_eq!(opened, 2);
+    assert_eq!(bytes_of(&ev, 0, C2S).0, b"old");
+    assert_eq!(bytes_of(&ev, 1, C2S).0, b"new");
+    assert!(diags(&ev).is_empty());
+}
+
+#[test]
 fn ipv4_fragments_out_of_order() {
     let payload: Vec<u8> = (0..100u8).collect();
     let whole = tcp(50000, 80, 1001, 5001, ACK, &payload);
