@@ -5,8 +5,8 @@
 //! bytes per direction, gaps (bytes that never arrived, with their position), and closes.
 //! It never papers over a gap.
 //!
-//! Submodules: [`link`] strips link-layer headers, [`defrag`] reassembles IP fragments,
-//! [`tcp`] reassembles streams. IP and TCP headers are parsed with etherparse (lax slicing, so
+//! Submodules: `link` strips link-layer headers, `defrag` reassembles IP fragments,
+//! `tcp` reassembles streams. IP and TCP headers are parsed with etherparse (lax slicing, so
 //! packets cut by the snaplen still yield what they hold). Checksums are not verified:
 //! captures taken on the sending host carry offloaded, not-yet-filled checksums.
 
@@ -57,7 +57,10 @@ pub enum StreamEvent {
     Diagnostic(Diagnostic),
 }
 
-/// Bounds on what [`NetStage`] holds; the defaults suit captures of any size.
+/// Bounds on what [`NetStage`] holds; the defaults suit captures of any size. Worst case
+/// memory is about `max_connections` × 2 × [`HISTORY`] (bytes kept to compare
+/// retransmissions) plus `max_pending_total` (out-of-order bytes) plus IP fragments
+/// (1024 datagrams of at most 64 KiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetLimits {
     /// TCP connections tracked at once (closed ones count until forgotten).
@@ -71,7 +74,7 @@ pub struct NetLimits {
 impl Default for NetLimits {
     fn default() -> Self {
         NetLimits {
-            max_connections: 16_384,
+            max_connections: 10_000,
             max_pending_dir: MAX_PENDING_DIR,
             max_pending_total: MAX_PENDING_TOTAL,
         }

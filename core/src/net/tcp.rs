@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 /// Bytes kept per direction after delivery, to compare retransmissions against.
-pub const HISTORY: usize = 16 * 1024;
+pub const HISTORY: usize = 8 * 1024;
 /// Out-of-order bytes held per direction before the first hole is declared a gap.
 pub const MAX_PENDING_DIR: usize = 4 * 1024 * 1024;
 /// Out-of-order bytes held over all connections.
