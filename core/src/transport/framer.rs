@@ -12,7 +12,9 @@ use super::head::{
     RequestTraits,
 };
 use super::http::{HttpLimits, StreamCtx};
-use super::startline::{classify_line, quick_prefix, sniff, Kind, Prefix, Sniff, MAX_START_LINE};
+use super::startline::{
+    classify_line, find_embedded, quick_prefix, sniff, Kind, Prefix, Sniff, MAX_START_LINE,
+};
 use super::{HttpMessage, TransportFrame};
 use crate::model::{Diagnostic, FlowDirection, MessageDirection, Timestamp};
 use std::collections::VecDeque;
@@ -423,55 +425,78 @@ impl Framer {
         diags: &mut Vec<Diagnostic>,
     ) -> bool {
         let avail = &self.buf[self.pos..];
-        if line_start {
-            let expect = ctx.expect(self.dir);
-            if quick_prefix(avail, expect) == Prefix::Maybe {
-                let from = scanned.min(avail.len());
-                match avail[from..].iter().position(|&b| b == b'\n') {
-                    Some(p) if from + p <= MAX_START_LINE => {
-                        if let Some(kind) = classify_line(&avail[..from + p], expect) {
-                            self.report_skip(ctx, diags);
-                            ctx.found_start(self.dir, kind, diags);
-                            self.state = State::Head { kind, scanned: 0 };
-                            return true;
-                        }
+        let expect = ctx.expect(self.dir);
+        let from = scanned.min(avail.len());
+        let newline = avail[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| from + p);
+        if line_start && quick_prefix(avail, expect) == Prefix::Maybe {
+            match newline {
+                Some(p) if p <= MAX_START_LINE => {
+                    if let Some(kind) = classify_line(&avail[..p], expect) {
+                        self.report_skip(ctx, diags);
+                        ctx.found_start(self.dir, kind, diags);
+                        self.state = State::Head { kind, scanned: 0 };
+                        return true;
                     }
-                    None if avail.len() <= MAX_START_LINE => {
-                        self.state = State::Seek {
-                            line_start: true,
-                            scanned: avail.len(),
-                        };
-                        return false;
-                    }
-                    _ => {}
                 }
+                None if avail.len() <= MAX_START_LINE => {
+                    self.state = State::Seek {
+                        line_start: true,
+                        scanned: avail.len(),
+                    };
+                    return false;
+                }
+                _ => {}
             }
         }
-        // Not a message start here: skip to the beginning of the next line.
-        let (n, line_start) = match avail.iter().position(|&b| b == b'\n') {
-            Some(p) => (p + 1, true),
-            None => (avail.len(), false),
-        };
-        let blank = avail[..n]
-            .iter()
-            .filter(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
-            .count();
-        if blank < n {
+        // No message starts here. One may start inside this line, after bytes that do not end
+        // in a newline (a body's tail): look once the line is complete.
+        match newline {
+            Some(p) => {
+                let line_from = p.saturating_sub(MAX_START_LINE);
+                let skip = match find_embedded(&avail[line_from..p], expect) {
+                    Some((i, _)) => line_from + i,
+                    None => p + 1,
+                };
+                self.skip(skip);
+                self.state = State::Seek {
+                    line_start: true,
+                    scanned: 0,
+                };
+                true
+            }
+            None if avail.len() > MAX_START_LINE => {
+                // Keep only a tail that could still hold the start line.
+                self.skip(avail.len() - MAX_START_LINE);
+                self.state = State::Seek {
+                    line_start: false,
+                    scanned: MAX_START_LINE,
+                };
+                true
+            }
+            None => {
+                self.state = State::Seek {
+                    line_start: false,
+                    scanned: avail.len(),
+                };
+                false
+            }
+        }
+    }
+
+    /// Skips `n` bytes that are not part of any message, counting those that are not blank.
+    fn skip(&mut self, n: usize) {
+        let skipped = &self.buf[self.pos..self.pos + n];
+        let is_blank = |b: &u8| matches!(b, b'\r' | b'\n' | b' ' | b'\t');
+        if let Some(first) = skipped.iter().position(|b| !is_blank(b)) {
             if self.skipped == 0 {
-                let first = avail[..n]
-                    .iter()
-                    .position(|b| !matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
-                    .unwrap_or(0);
                 self.skipped_from = self.buf_off + (self.pos + first) as u64;
             }
-            self.skipped += (n - blank) as u64;
+            self.skipped += skipped.iter().filter(|b| !is_blank(b)).count() as u64;
         }
         self.pos += n;
-        self.state = State::Seek {
-            line_start,
-            scanned: 0,
-        };
-        true
     }
 
     /// Reports bytes skipped before the message start just found.

@@ -62,3 +62,6 @@ pub struct TransportFrame {
     /// Specific, human-readable problems met while framing this message.
     pub errors: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests;
