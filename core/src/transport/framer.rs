@@ -290,6 +290,12 @@ impl Framer {
                             ));
                             false
                         }
+                        BodyState::Chunked(d) if d.only_final_crlf_missing() => {
+                            // Seen from servers that close right after the last chunk.
+                            msg.errors
+                                .push(format!("{how} before the chunked body's final CRLF"));
+                            end == End::Closed
+                        }
                         BodyState::Chunked(d) => {
                             msg.errors
                                 .push(format!("{how} inside {} of the chunked body", d.position()));
@@ -306,8 +312,19 @@ impl Framer {
         self.segs.clear();
     }
 
+    /// Bytes held while waiting for more (tests check the bound).
+    #[cfg(test)]
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Stream offset of `buf[i]` (saturating: offsets come from the capture, not from us).
+    fn off_at(&self, i: usize) -> u64 {
+        self.buf_off.saturating_add(i as u64)
+    }
+
     fn next_offset(&self) -> u64 {
-        self.buf_off + self.buf.len() as u64
+        self.off_at(self.buf.len())
     }
 
     fn stop_if_ctx_stopped(&mut self, ctx: &StreamCtx) -> bool {
@@ -353,7 +370,7 @@ impl Framer {
             }
         }
         self.buf.drain(..self.pos);
-        self.buf_off += self.pos as u64;
+        self.buf_off = self.off_at(self.pos);
         self.pos = 0;
         while self.segs.len() >= 2 && self.segs[1].0 <= self.buf_off {
             self.segs.pop_front();
@@ -388,7 +405,7 @@ impl Framer {
 
     fn step_sniff(&mut self, ctx: &mut StreamCtx, diags: &mut Vec<Diagnostic>) -> bool {
         let avail = &self.buf[self.pos..];
-        let at_start = self.buf_off + self.pos as u64 == 0;
+        let at_start = self.off_at(self.pos) == 0;
         let verdict = if at_start && ctx.kind_unknown() {
             sniff(avail)
         } else {
@@ -492,7 +509,7 @@ impl Framer {
         let is_blank = |b: &u8| matches!(b, b'\r' | b'\n' | b' ' | b'\t');
         if let Some(first) = skipped.iter().position(|b| !is_blank(b)) {
             if self.skipped == 0 {
-                self.skipped_from = self.buf_off + (self.pos + first) as u64;
+                self.skipped_from = self.off_at(self.pos + first);
             }
             self.skipped += skipped.iter().filter(|b| !is_blank(b)).count() as u64;
         }
@@ -504,11 +521,7 @@ impl Framer {
         if self.skipped == 0 {
             return;
         }
-        let (n, from, to) = (
-            self.skipped,
-            self.skipped_from,
-            self.buf_off + self.pos as u64,
-        );
+        let (n, from, to) = (self.skipped, self.skipped_from, self.off_at(self.pos));
         let label = self.label(ctx);
         diags.push(match self.seek_reason {
             SeekReason::Start => Diagnostic::info(format!(
@@ -537,7 +550,7 @@ impl Framer {
         let n = match find_head_end(&avail[..search], scanned) {
             Ok(n) => n,
             Err(_) if avail.len() > self.limits.max_head => {
-                let at = self.buf_off + self.pos as u64;
+                let at = self.off_at(self.pos);
                 let why = format!(
                     "header section at stream offset {at} larger than the {} cap",
                     size_text(self.limits.max_head)
@@ -548,7 +561,10 @@ impl Framer {
                     .iter()
                     .position(|&b| b == b'\n')
                     .map_or(avail.len(), |p| p + 1);
-                let (ts, ts_end) = (self.ts_at(at), self.ts_at(at + search as u64 - 1));
+                let (ts, ts_end) = (
+                    self.ts_at(at),
+                    self.ts_at(at.saturating_add(search as u64).saturating_sub(1)),
+                );
                 self.pos += line;
                 if let Some((mut msg, _, _)) =
                     self.start_message(kind, head, ts, ts_end, ctx, diags)
@@ -568,8 +584,11 @@ impl Framer {
             }
         };
         let head = parse_head(&avail[..n], kind);
-        let at = self.buf_off + self.pos as u64;
-        let (ts, ts_end) = (self.ts_at(at), self.ts_at(at + n as u64 - 1));
+        let at = self.off_at(self.pos);
+        let (ts, ts_end) = (
+            self.ts_at(at),
+            self.ts_at(at.saturating_add(n as u64).saturating_sub(1)),
+        );
         self.pos += n;
         let Some((msg, framing, traits)) = self.start_message(kind, head, ts, ts_end, ctx, diags)
         else {
@@ -662,7 +681,7 @@ impl Framer {
         diags: &mut Vec<Diagnostic>,
     ) {
         let avail = &self.buf[self.pos..];
-        let at = self.buf_off + self.pos as u64;
+        let at = self.off_at(self.pos);
         let (ts, ts_end) = (
             self.ts_at(at),
             self.ts_at(self.next_offset().saturating_sub(1)),
@@ -725,7 +744,7 @@ impl Framer {
                         (BodyState::Chunked(d), true, None)
                     }
                     Progress::Error(e) => {
-                        let at = self.buf_off + (self.pos + e.at) as u64;
+                        let at = self.off_at(self.pos + e.at);
                         self.pos += (e.at + 1).min(avail.len());
                         let why = format!("{} at stream offset {at}; message cut there", e.reason);
                         (BodyState::Chunked(d), true, Some(why))
@@ -734,7 +753,7 @@ impl Framer {
             }
         };
         if self.pos > start {
-            msg.ts_end = self.ts_at(self.buf_off + self.pos as u64 - 1);
+            msg.ts_end = self.ts_at(self.off_at(self.pos).saturating_sub(1));
         }
         if done {
             let complete = error.is_none() && !msg.cut && !msg.truncated;
@@ -854,9 +873,9 @@ fn cap_error(max_body: usize) -> String {
 /// "256 MiB", "64 KiB" or "100 bytes".
 pub(crate) fn size_text(n: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n / MIB * MIB == n {
         format!("{} MiB", n / MIB)
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n / 1024 * 1024 == n {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")

@@ -384,6 +384,16 @@ impl TransportStage {
         }
     }
 
+    /// The most bytes any one direction holds while waiting for more (tests check the bound).
+    #[cfg(test)]
+    pub(crate) fn max_buffered(&self) -> usize {
+        self.streams
+            .values()
+            .map(|s| s.c2s.buffered().max(s.s2c.buffered()))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// What the stream carries, as far as seen: `Http` once a message start was found.
     pub fn transport_of(&self, stream: usize) -> TransportKind {
         self.streams

@@ -215,6 +215,7 @@ pub(crate) fn sniff(data: &[u8]) -> Sniff {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

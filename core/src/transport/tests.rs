@@ -486,7 +486,7 @@ fn header_and_body_caps() {
         f.out[0].errors,
         vec!["body larger than the 100 bytes cap; truncated".to_owned()]
     );
-    assert_eq!(sum[1].4, false);
+    assert!(!sum[1].4);
     assert!(
         f.out[1]
             .errors
@@ -768,6 +768,7 @@ fn non_http_streams() {
             })
             .collect();
         f.data_on(4, C2S, &chunk, 1);
+        assert!(f.stage.max_buffered() <= 16 * 1024);
     }
     f.finish();
     assert!(f.out.is_empty());
@@ -829,6 +830,7 @@ fn resync_terminates_on_hostile_input() {
         }
     }
     f.data(C2S, &vec![b'A'; 100_000], 1);
+    assert!(f.stage.max_buffered() <= 16 * 1024);
     f.data(C2S, &vec![b'\n'; 100_000], 1);
     f.data(C2S, &req("/ok", "fine"), 2);
     assert_eq!(
@@ -852,10 +854,11 @@ impl Rng {
     }
 }
 
-fn traffic(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
+fn traffic(rng: &mut Rng) -> (Vec<u8>, Vec<u8>, usize) {
     let mut c2s = Vec::new();
     let mut s2c = Vec::new();
-    for i in 0..1 + rng.below(6) {
+    let count = 1 + rng.below(6);
+    for i in 0..count {
         let body = "x".repeat(rng.below(300));
         let head = rng.below(5) == 2;
         match rng.below(5) {
@@ -894,7 +897,7 @@ fn traffic(rng: &mut Rng) -> (Vec<u8>, Vec<u8>) {
             }
         }
     }
-    (c2s, s2c)
+    (c2s, s2c, count)
 }
 
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
@@ -922,8 +925,8 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
 #[test]
 fn randomized_traffic_never_panics() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for round in 0..400 {
-        let (mut c2s, mut s2c) = traffic(&mut rng);
+    for round in 0..1000 {
+        let (mut c2s, mut s2c, count) = traffic(&mut rng);
         let mutated = round % 4 != 0;
         if mutated {
             mutate(&mut rng, &mut c2s);
@@ -952,6 +955,10 @@ fn randomized_traffic_never_panics() {
             let piece = data[*pos..*pos + n].to_vec();
             *pos += n;
             f.data(dir, &piece, round);
+            assert!(
+                f.stage.max_buffered() <= 16 * 1024,
+                "round {round}: buffering is bounded"
+            );
         }
         f.finish();
         if !mutated {
@@ -965,10 +972,94 @@ fn randomized_traffic_never_panics() {
             );
             let reqs = f.out.iter().filter(|fr| fr.direction == REQ).count();
             let resps = f.out.iter().filter(|fr| fr.direction == RESP).count();
-            assert_eq!(reqs, resps, "round {round}");
+            assert_eq!((reqs, resps), (count, count), "round {round}");
+            let paired = f
+                .out
+                .iter()
+                .filter(|fr| fr.direction == RESP)
+                .enumerate()
+                .all(|(i, fr)| fr.exchange == i as u64);
+            assert!(paired, "round {round}");
         }
         for fr in &f.out {
             assert!(fr.body.len() <= 64 << 20);
         }
     }
+}
+
+#[test]
+fn chunked_body_closed_without_final_crlf() {
+    let mut f = Feed::new();
+    f.data(
+        S2C,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n",
+        1,
+    );
+    f.close(S2C);
+    assert_eq!(f.summary(), vec![s(RESP, 0, "200", "ok", true)]);
+    assert_eq!(
+        f.out[0].errors,
+        vec!["connection closed before the chunked body's final CRLF".to_owned()]
+    );
+}
+
+#[test]
+fn overlapping_and_skipping_offsets_are_handled() {
+    let mut f = Feed::new();
+    let r = req("/1", "0123456789");
+    let n = r.len() as u64;
+    let data = |offset: u64, bytes: &[u8]| StreamEvent::Data {
+        stream: 0,
+        dir: C2S,
+        offset,
+        bytes: bytes.to_vec(),
+        ts: Some(Timestamp(offset as i64)),
+    };
+    // A retransmission overlapping what was delivered is trimmed.
+    f.push(data(0, &r[..20]));
+    f.push(data(10, &r[10..30]));
+    f.push(data(30, &r[30..]));
+    assert_eq!(f.summary(), vec![s(REQ, 0, "POST", "0123456789", true)]);
+    // A jump in offsets without a Gap event is treated as a gap.
+    let r2 = req("/2", "abcdefghij");
+    let r3 = req("/3", "third");
+    let m = r2.len() as u64;
+    f.push(data(n, &r2[..r2.len() - 6]));
+    f.push(data(n + m - 2, &r2[r2.len() - 2..]));
+    f.push(data(n + m, &r3));
+    assert_eq!(
+        f.summary()[1..],
+        [
+            s(REQ, 1, "POST", "abcd", false),
+            s(REQ, 2, "POST", "third", true)
+        ]
+    );
+    assert_eq!(
+        f.out[1].errors,
+        vec![format!(
+            "body cut by a gap of 4 bytes at stream offset {}",
+            n + m - 6
+        )]
+    );
+    // Events for streams never opened, and stray closes, are harmless.
+    f.push(StreamEvent::Closed {
+        stream: 9,
+        dir: S2C,
+        ts: None,
+    });
+    f.push(StreamEvent::Gap {
+        stream: 9,
+        dir: S2C,
+        offset: 0,
+        length: u64::MAX,
+        ts: None,
+    });
+    f.push(StreamEvent::Data {
+        stream: 9,
+        dir: C2S,
+        offset: u64::MAX - 1,
+        bytes: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        ts: None,
+    });
+    f.finish();
 }
