@@ -789,7 +789,17 @@ fn non_http_streams() {
     f.finish();
     assert!(f.out.is_empty());
     assert_eq!(f.stage.transport_of(5), TransportKind::Nettcp);
+    assert!(!f.stage.roles_swapped(5));
     assert_eq!(f.diags.len(), 1);
+    assert_eq!(
+        f.diags[0].message,
+        "stream 5: net.tcp (.NET Message Framing preamble 00 01 00); not decoded"
+    );
+    // The preamble coming from the side taken for the server: roles swapped.
+    let mut f = Feed::new();
+    f.data_on(6, S2C, &[0x00, 0x01, 0x00, 0x01, 0x02, 0x02], 1);
+    assert_eq!(f.stage.transport_of(6), TransportKind::Nettcp);
+    assert!(f.stage.roles_swapped(6));
 }
 
 #[test]
