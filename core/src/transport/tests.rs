@@ -1073,3 +1073,66 @@ fn overlapping_and_skipping_offsets_are_handled() {
     });
     f.finish();
 }
+
+#[test]
+fn switching_protocols_stops_framing() {
+    let mut f = Feed::new();
+    f.data(
+        C2S,
+        b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        1,
+    );
+    f.data(
+        S2C,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+        2,
+    );
+    f.data(C2S, b"\x81\x85abcdPOST /x HTTP/1.1\r\n\r\n", 3);
+    f.finish();
+    assert_eq!(
+        f.summary(),
+        vec![s(REQ, 0, "GET", "", true), s(RESP, 0, "101", "", true)]
+    );
+    assert_eq!(f.stage.transport_of(0), TransportKind::Http);
+    assert!(f
+        .diags
+        .iter()
+        .any(|d| d.message.contains("switched protocols after exchange 0")));
+
+    let mut f = Feed::new();
+    f.data(C2S, b"CONNECT svc:443 HTTP/1.1\r\nHost: svc:443\r\n\r\n", 1);
+    f.data(S2C, b"HTTP/1.1 200 Connection established\r\n\r\n", 2);
+    f.data(C2S, &[0x16, 0x03, 0x01, 0x00, 0x05, b'\n', b'G'], 3);
+    f.finish();
+    assert_eq!(
+        f.summary(),
+        vec![s(REQ, 0, "CONNECT", "", true), s(RESP, 0, "200", "", true)]
+    );
+}
+
+#[test]
+fn response_lost_in_a_gap_does_not_shift_pairing() {
+    let mut f = Feed::new();
+    f.data(C2S, &req("/1", "a"), 1);
+    f.data(S2C, &resp("r1"), 2);
+    f.data(C2S, &req("/2", "b"), 3);
+    f.gap(S2C, resp("r2").len() as u64);
+    f.data(C2S, &req("/3", "c"), 4);
+    f.data(S2C, &resp("r3"), 5);
+    assert_eq!(
+        f.summary(),
+        vec![
+            s(REQ, 0, "POST", "a", true),
+            s(RESP, 0, "200", "r1", true),
+            s(REQ, 1, "POST", "b", true),
+            s(REQ, 2, "POST", "c", true),
+            s(RESP, 2, "200", "r3", true),
+        ]
+    );
+    assert!(
+        f.diags.iter().any(|d| d.level == Level::Warning
+            && d.message.contains("exchange 1 left without a response")),
+        "{:?}",
+        f.diags
+    );
+}
