@@ -269,6 +269,18 @@ impl Framer {
         let state = std::mem::replace(&mut self.state, State::Ignore);
         if !ctx.stopped() {
             match state {
+                State::Seek { .. } if !ctx.kind_unknown() => {
+                    // Bytes skipped since the last message, and a held partial line.
+                    let held = self.buf.len() - self.pos;
+                    self.skip(held);
+                    if self.skipped > 0 {
+                        let label = self.label(ctx);
+                        diags.push(Diagnostic::warning(format!(
+                            "{label}: {} bytes from offset {} to the end are not part of any HTTP message",
+                            self.skipped, self.skipped_from
+                        )));
+                    }
+                }
                 State::Sniff | State::Seek { .. } | State::Ignore => {}
                 State::Head { kind, .. } => {
                     let n = self.buf.len() - self.pos;
@@ -525,7 +537,7 @@ impl Framer {
         let label = self.label(ctx);
         diags.push(match self.seek_reason {
             SeekReason::Start => Diagnostic::info(format!(
-                "{label}: capture starts mid-stream; skipped {n} bytes before the first HTTP message at offset {to}"
+                "{label}: skipped {n} bytes before the first HTTP message at offset {to} (capture started mid-stream?)"
             )),
             SeekReason::Gap => Diagnostic::warning(format!(
                 "{label}: after a gap, skipped {n} bytes from offset {from} to resynchronise on the HTTP message at offset {to}"

@@ -695,7 +695,7 @@ fn mid_stream_start_recovers() {
     assert!(
         f.diags.iter().any(|d| d
             .message
-            .contains("capture starts mid-stream; skipped 17 bytes")),
+            .contains("skipped 17 bytes before the first HTTP message at offset 17 (capture started mid-stream?)")),
         "{:?}",
         f.diags
     );
@@ -819,6 +819,15 @@ fn garbage_between_messages_is_skipped_and_reported() {
         "{:?}",
         f.diags
     );
+    // Trailing bytes that never lead to a message are reported at the end.
+    f.data(C2S, b"\r\ntrailing junk\nmore", 2);
+    f.finish();
+    assert_eq!(f.diags.len(), 2, "{:?}", f.diags);
+    let end = format!(
+        "stream 0 c2s: 16 bytes from offset {} to the end are not part of any HTTP message",
+        wire.len() + 2
+    );
+    assert_eq!(f.diags[1].message, end);
 }
 
 #[test]
