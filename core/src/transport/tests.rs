@@ -1145,3 +1145,22 @@ fn response_lost_in_a_gap_does_not_shift_pairing() {
         f.diags
     );
 }
+
+#[test]
+fn transfer_coding_gzip_under_chunked() {
+    let text = b"<x>transfer-coded</x>";
+    let gz = gzip(text);
+    let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec();
+    wire.extend(format!("{:x}\r\n", gz.len()).bytes());
+    wire.extend(&gz);
+    wire.extend(b"\r\n0\r\n\r\n");
+    let mut f = Feed::new();
+    f.data(S2C, &wire, 1);
+    assert_eq!(f.out.len(), 1);
+    assert_eq!(f.out[0].body, text);
+    assert!(
+        f.out[0].complete && f.out[0].errors.is_empty(),
+        "{:?}",
+        f.out[0].errors
+    );
+}
