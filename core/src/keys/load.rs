@@ -18,7 +18,7 @@ use openssl::rsa::Rsa;
 use openssl::x509::X509;
 use zeroize::Zeroizing;
 
-use super::der::{classify, DerKind};
+use super::der::{classify, pkcs12_key_bags, DerKind};
 use super::password::PasswordSource;
 use super::KeyError;
 
@@ -255,6 +255,27 @@ fn load_pkcs12(path: &Path, der: &[u8], pw: &mut Passwords<'_>) -> Result<FileCo
     })?;
     let mut out = FileContents::default();
     out.private_keys.extend(parsed.pkey);
+    // OpenSSL returns only the first key; pick up the others (deduplicated by the keyring).
+    let password = pw.known.clone().unwrap_or_default();
+    for (n, bag) in pkcs12_key_bags(der).into_iter().enumerate() {
+        let key = if bag.shrouded {
+            with_legacy(path, || {
+                PKey::private_key_from_pkcs8_passphrase(bag.der, password.as_bytes())
+            })
+            .and_then(|r| r.map_err(KeyError::from))
+        } else {
+            PKey::private_key_from_der(bag.der).map_err(KeyError::from)
+        };
+        match key {
+            Ok(k) if !out.private_keys.iter().any(|o| o.public_eq(&k)) => out.private_keys.push(k),
+            Ok(_) => {}
+            Err(e) => out.warnings.push(format!(
+                "{}: PKCS#12 key bag {}: {e}",
+                path.display(),
+                n + 1
+            )),
+        }
+    }
     out.certificates.extend(parsed.cert);
     if let Some(ca) = parsed.ca {
         let total = ca.len();
