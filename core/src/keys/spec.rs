@@ -146,7 +146,7 @@ pub fn decode_hex(hex: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, KeyError>
     if bytes.is_empty() {
         return Err(bad("empty".into()));
     }
-    if bytes.len() % 2 != 0 {
+    if bytes.len() & 1 == 1 {
         return Err(bad(format!("odd number of digits ({})", bytes.len())));
     }
     if bytes.len() / 2 > MAX_HEX_KEY_BYTES {
@@ -203,6 +203,7 @@ fn preview(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
