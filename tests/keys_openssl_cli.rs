@@ -254,6 +254,30 @@ fn fixture() -> Fixture {
             "nopass.pfx",
         ],
     );
+    openssl(
+        d,
+        &[
+            "crl2pkcs7",
+            "-nocrl",
+            "-certfile",
+            "cert.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "bundle.p7b",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "crl2pkcs7",
+            "-nocrl",
+            "-certfile",
+            "cert.pem",
+            "-out",
+            "bundle-pem.p7b",
+        ],
+    );
     // Certificate and PKCS#1 key in one file, with the text openssl puts around blocks.
     let both = [
         b"Bag Attributes\n    friendlyName: test\nsubject=whatever\n".to_vec(),
@@ -271,6 +295,10 @@ fn fixture() -> Fixture {
     }
 }
 
+fn cert_only(file: &str) -> bool {
+    file.starts_with("cert.") || file.starts_with("bundle")
+}
+
 #[test]
 fn every_format_loads_and_pairs_with_the_certificate() {
     let f = fixture();
@@ -279,6 +307,8 @@ fn every_format_loads_and_pairs_with_the_certificate() {
     let cases = [
         ("cert.pem", false, true),
         ("cert.der", false, true),
+        ("bundle.p7b", false, true),
+        ("bundle-pem.p7b", false, true),
         ("both.pem", false, true),
         ("key.pem", false, false),
         ("key-pkcs1.pem", false, false),
@@ -328,7 +358,7 @@ fn every_format_loads_and_pairs_with_the_certificate() {
         let is_public_only = file.starts_with("pub");
         assert_eq!(
             ring.private_keys().count(),
-            usize::from(!is_public_only && file != "cert.pem" && file != "cert.der"),
+            usize::from(!is_public_only && !cert_only(file)),
             "{file}"
         );
         if !has_cert {
@@ -345,7 +375,7 @@ fn every_format_loads_and_pairs_with_the_certificate() {
         );
         assert_eq!(
             e.has_private_key(),
-            !is_public_only && file != "cert.pem" && file != "cert.der",
+            !is_public_only && !cert_only(file),
             "{file}"
         );
         assert!(ring.warnings().is_empty(), "{file}: {:?}", ring.warnings());

@@ -396,3 +396,31 @@ fn missing_and_garbage_files() {
         .unwrap_err();
     assert!(matches!(err, KeyError::Unrecognized { .. }), "{err:?}");
 }
+
+#[test]
+fn truncated_and_corrupted_files_fail_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sources = [
+        format!("{INTEROP}/alice.pfx"),
+        format!("{INTEROP}/Alice.cer"),
+        format!("{MERLIN}/rsa.p8"),
+        format!("{RAMPART_2007}/service.key.pem"),
+    ];
+    for rel in &sources {
+        let data = std::fs::read(vector(rel)).unwrap();
+        let target = tmp.path().join("k");
+        let step = (data.len() / 40).max(1);
+        for cut in (0..data.len()).step_by(step) {
+            std::fs::write(&target, &data[..cut]).unwrap();
+            let r = Keyring::new().load_file(&target, Some("password"), &NoPassword);
+            assert!(r.is_err(), "{rel} cut at {cut} loaded");
+        }
+        for pos in (0..data.len()).step_by(step) {
+            let mut bad = data.clone();
+            bad[pos] ^= 0x5a;
+            std::fs::write(&target, &bad).unwrap();
+            // Either outcome is fine; it must not panic or hang.
+            let _ = Keyring::new().load_file(&target, Some("password"), &NoPassword);
+        }
+    }
+}

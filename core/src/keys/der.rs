@@ -55,7 +55,12 @@ pub(crate) enum DerKind {
     PublicKey,
     /// PKCS#8 PrivateKeyInfo or a traditional (PKCS#1, SEC1, DSA) key: SEQUENCE { INTEGER, … }
     PrivateKey,
+    /// PKCS#7 SignedData certificate bundle (Windows ".p7b"): SEQUENCE { OID signedData, [0] }
+    Pkcs7,
 }
+
+/// pkcs-7 signedData, 1.2.840.113549.1.7.2
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
 
 pub(crate) fn classify(der: &[u8]) -> Option<DerKind> {
     let outer = read_tlv(der)?;
@@ -63,6 +68,9 @@ pub(crate) fn classify(der: &[u8]) -> Option<DerKind> {
         return None;
     }
     let first = read_tlv(outer.content)?;
+    if first.tag == OID && first.content == OID_SIGNED_DATA {
+        return Some(DerKind::Pkcs7);
+    }
     let second = read_tlv(first.rest)?;
     match (first.tag, second.tag) {
         (INTEGER, SEQUENCE) if first.content == [3] => Some(DerKind::Pkcs12),

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use base64::Engine;
 use openssl::error::ErrorStack;
 use openssl::pkcs12::{ParsedPkcs12_2, Pkcs12};
+use openssl::pkcs7::Pkcs7;
 use openssl::pkey::{PKey, Private, Public};
 use openssl::provider::Provider;
 use openssl::rsa::Rsa;
@@ -301,7 +302,7 @@ fn load_der(path: &Path, der: &[u8], pw: &mut Passwords<'_>) -> Result<FileConte
     let Some(kind) = classify(der) else {
         return Err(KeyError::Unrecognized {
             path: path.to_path_buf(),
-            reason: "no PEM header and not a DER structure this tool knows".into(),
+            reason: "no PEM header, and not a DER certificate, key, PKCS#7 or PKCS#12".into(),
         });
     };
     let mut out = FileContents::default();
@@ -338,6 +339,13 @@ fn der_object(
         DerKind::PrivateKey => out
             .private_keys
             .push(PKey::private_key_from_der(der).map_err(|e| parse_err("private key", e))?),
+        DerKind::Pkcs7 => {
+            let p7 = Pkcs7::from_der(der).map_err(|e| parse_err("PKCS#7", e))?;
+            let certs = p7.signed().and_then(|s| s.certificates());
+            for cert in certs.into_iter().flatten().take(MAX_OBJECTS) {
+                out.certificates.push(cert.to_owned());
+            }
+        }
         DerKind::PublicKey => out
             .public_keys
             .push(PKey::public_key_from_der(der).map_err(|e| parse_err("public key", e))?),
@@ -416,6 +424,7 @@ fn load_pem(path: &Path, data: &[u8], pw: &mut Passwords<'_>) -> Result<FileCont
             "ENCRYPTED PRIVATE KEY" => DerKind::EncryptedPkcs8,
             "PUBLIC KEY" => DerKind::PublicKey,
             "PKCS12" => DerKind::Pkcs12,
+            "PKCS7" | "PKCS #7 SIGNED DATA" | "CERTIFICATE CHAIN" => DerKind::Pkcs7,
             _ => {
                 out.warnings
                     .push(format!("{}: skipped {what}", path.display()));
