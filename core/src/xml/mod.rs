@@ -4,7 +4,19 @@
 //!
 //! No DTDs and no entity expansion beyond the five predefined entities and character
 //! references: a DOCTYPE is rejected (XML security processing must not expand entities).
+//!
+//! - `tree`: the node arena and navigation helpers.
+//! - `parse`: bytes → [`Document`] (namespaces, normalisation, spans, limits).
+//! - `decode`: UTF-8 / UTF-16 input → UTF-8 text.
+//! - `pretty`: indented rendering for display.
 
+mod decode;
+mod error;
+mod parse;
+mod pretty;
 mod tree;
 
+pub use error::{XmlError, XmlErrorKind};
+pub use parse::ParseLimits;
+pub use pretty::pretty;
 pub use tree::*;
