@@ -10,6 +10,8 @@
 //! transforms enveloped-signature and c14n 1.0/1.1/exclusive (± comments), the digests and
 //! SignatureMethods of [`super::algorithms`]. Anything else is reported as unsupported.
 
+use std::cell::Cell;
+
 use openssl::memcmp;
 
 use super::algorithms::{
@@ -23,7 +25,12 @@ use super::util::{children_named, decode_base64, describe, qname, text, IdIndex}
 use crate::xml::{Document, NodeId};
 
 /// At most this many References per SignedInfo (hostile input bound).
-const MAX_REFERENCES: usize = 1000;
+const MAX_REFERENCES: usize = 256;
+/// At most this many signatures per document are checked.
+pub const MAX_SIGNATURES: usize = 256;
+/// Canonical bytes produced for References per document, at most (each URI="" reference
+/// canonicalizes the whole document; this keeps a hostile document from multiplying that).
+const C14N_BUDGET: usize = 256 << 20;
 /// At most this many Transforms per Reference.
 const MAX_TRANSFORMS: usize = 16;
 
@@ -154,13 +161,66 @@ pub fn find_signatures(doc: &Document) -> Vec<NodeId> {
     super::util::all_elements_named(doc, NS_DSIG, "Signature")
 }
 
-/// Verifies every signature in the document.
+/// Verifies every signature in the document (at most [`MAX_SIGNATURES`]; the rest are
+/// reported as not checked).
 pub fn verify_all(doc: &Document, resolver: &dyn KeyResolver) -> Vec<SignatureResult> {
-    let ids = IdIndex::build(doc);
-    find_signatures(doc)
-        .into_iter()
-        .map(|s| verify_with_index(doc, s, resolver, &ids))
+    let cx = VerifyCtx::new(doc);
+    cx.sigs
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            if i < MAX_SIGNATURES {
+                verify_with_index(doc, s, resolver, &cx)
+            } else {
+                unchecked(
+                    doc,
+                    s,
+                    format!("more than {MAX_SIGNATURES} signatures in the document"),
+                )
+            }
+        })
         .collect()
+}
+
+/// Per-document state shared by all signatures: the ID index, the Signature elements and
+/// the canonicalization budget that bounds the work a hostile document can cause.
+struct VerifyCtx {
+    ids: IdIndex,
+    sigs: Vec<NodeId>,
+    /// Canonical bytes still allowed to be produced for References in this document.
+    budget: Cell<usize>,
+}
+
+impl VerifyCtx {
+    fn new(doc: &Document) -> Self {
+        VerifyCtx {
+            ids: IdIndex::build(doc),
+            sigs: find_signatures(doc),
+            budget: Cell::new(C14N_BUDGET),
+        }
+    }
+
+    /// Charges `n` canonical bytes; false once the budget is spent.
+    fn charge(&self, n: usize) -> bool {
+        let left = self.budget.get();
+        self.budget.set(left.saturating_sub(n));
+        n <= left
+    }
+}
+
+fn unchecked(doc: &Document, sig: NodeId, reason: String) -> SignatureResult {
+    SignatureResult {
+        node: sig,
+        id: doc.attribute(sig, None, "Id").map(str::to_string),
+        signed_info_method: String::new(),
+        signature_method_uri: String::new(),
+        verdict: SignatureVerdict::Error {
+            reason: format!("{}: {reason}", describe(doc, sig)),
+        },
+        references: Vec::new(),
+        canonical_signed_info: Vec::new(),
+        key_source: None,
+    }
 }
 
 /// Verifies one `ds:Signature` element.
@@ -169,7 +229,7 @@ pub fn verify_signature(
     signature: NodeId,
     resolver: &dyn KeyResolver,
 ) -> SignatureResult {
-    verify_with_index(doc, signature, resolver, &IdIndex::build(doc))
+    verify_with_index(doc, signature, resolver, &VerifyCtx::new(doc))
 }
 
 /// Parsed `ds:SignedInfo` essentials.
@@ -239,7 +299,7 @@ fn verify_with_index(
     doc: &Document,
     sig: NodeId,
     resolver: &dyn KeyResolver,
-    ids: &IdIndex,
+    cx: &VerifyCtx,
 ) -> SignatureResult {
     let mut result = SignatureResult {
         node: sig,
@@ -275,7 +335,7 @@ fn verify_with_index(
         errors.push(format!("{what}: more than {MAX_REFERENCES} References"));
     }
     for (i, &r) in si.references.iter().take(MAX_REFERENCES).enumerate() {
-        let rr = check_reference(doc, sig, r, i + 1, ids);
+        let rr = check_reference(doc, sig, r, i + 1, cx);
         let msg = rr
             .error
             .clone()
@@ -321,7 +381,7 @@ fn verify_with_index(
                                 &key.key,
                                 *bits,
                                 &result.canonical_signed_info,
-                                &value,
+                                value,
                                 &si.method_uri,
                             ) {
                                 Ok(true) => {}
@@ -520,7 +580,7 @@ fn check_reference(
     sig: NodeId,
     r: NodeId,
     index: usize,
-    ids: &IdIndex,
+    cx: &VerifyCtx,
 ) -> ReferenceResult {
     let uri = doc.attribute(r, None, "URI").map(str::to_string);
     let dm = doc.find_child(r, Some(NS_DSIG), "DigestMethod");
@@ -564,7 +624,7 @@ fn check_reference(
         );
         return rr;
     };
-    let deref = match dereference(doc, &uri, ids) {
+    let deref = match dereference(doc, &uri, &cx.ids) {
         Ok(Some(d)) => d,
         Ok(None) => {
             fail(&mut rr, NotFound, "no element carries this ID".into());
@@ -643,18 +703,17 @@ fn check_reference(
                 // Drops every ds:Signature subtree; the node-set model holds one exclusion,
                 // which suffices when the referenced subtree contains at most one
                 // (outermost) Signature.
-                let inside: Vec<NodeId> = find_signatures(doc)
-                    .into_iter()
-                    .filter(|&s| {
-                        s == set.apex
-                            || doc.is_ancestor(set.apex, s)
-                            || set.apex == Document::DOCUMENT
-                    })
-                    .filter(|&s| {
-                        !find_signatures(doc)
-                            .iter()
-                            .any(|&o| o != s && doc.is_ancestor(o, s))
-                    })
+                let in_set: Vec<NodeId> = cx
+                    .sigs
+                    .iter()
+                    .copied()
+                    .filter(|&s| s == set.apex || doc.is_ancestor(set.apex, s))
+                    .collect();
+                // Only outermost ones matter (an inner one goes with its ancestor).
+                let inside: Vec<NodeId> = in_set
+                    .iter()
+                    .copied()
+                    .filter(|&s| !in_set.iter().any(|&o| o != s && doc.is_ancestor(o, s)))
                     .collect();
                 match inside.as_slice() {
                     [] => {}
@@ -710,6 +769,14 @@ fn check_reference(
             }
         }
     };
+    if !cx.charge(bytes.len()) {
+        fail(
+            &mut rr,
+            Malformed,
+            format!("canonicalization budget of {C14N_BUDGET} bytes per document exhausted"),
+        );
+        return rr;
+    }
     rr.canonical_bytes = bytes;
     match crypto::digest(digest, &rr.canonical_bytes) {
         Ok(d) => {
