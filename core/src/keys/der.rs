@@ -55,7 +55,12 @@ pub(crate) enum DerKind {
     PublicKey,
     /// PKCS#8 PrivateKeyInfo or a traditional (PKCS#1, SEC1, DSA) key: SEQUENCE { INTEGER, … }
     PrivateKey,
+    /// PKCS#7 SignedData certificate bundle (Windows ".p7b"): SEQUENCE { OID signedData, [0] }
+    Pkcs7,
 }
+
+/// pkcs-7 signedData, 1.2.840.113549.1.7.2
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
 
 pub(crate) fn classify(der: &[u8]) -> Option<DerKind> {
     let outer = read_tlv(der)?;
@@ -63,6 +68,9 @@ pub(crate) fn classify(der: &[u8]) -> Option<DerKind> {
         return None;
     }
     let first = read_tlv(outer.content)?;
+    if first.tag == OID && first.content == OID_SIGNED_DATA {
+        return Some(DerKind::Pkcs7);
+    }
     let second = read_tlv(first.rest)?;
     match (first.tag, second.tag) {
         (INTEGER, SEQUENCE) if first.content == [3] => Some(DerKind::Pkcs12),
@@ -126,7 +134,101 @@ pub(crate) fn oid_to_dotted(content: &[u8]) -> Option<String> {
     )
 }
 
+/// A private key bag found in a PFX's unencrypted contents.
+pub(crate) struct KeyBag<'a> {
+    /// `pkcs8ShroudedKeyBag` (EncryptedPrivateKeyInfo) rather than `keyBag` (PrivateKeyInfo).
+    pub shrouded: bool,
+    pub der: &'a [u8],
+}
+
+/// pkcs-7 data, 1.2.840.113549.1.7.1
+const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+/// pkcs-12 keyBag, 1.2.840.113549.1.12.10.1.1 (shrouded: …1.2)
+const OID_KEY_BAG: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x01,
+];
+const OID_SHROUDED_KEY_BAG: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x0a, 0x01, 0x02,
+];
+const OID: u8 = 0x06;
+const CONTEXT_0: u8 = 0xa0;
+/// Most bags looked at in one PFX.
+const MAX_BAGS: usize = 1000;
+
+/// Every key bag in the plain-`data` ContentInfos of a DER PFX (RFC 7292 §4, §4.2).
+///
+/// OpenSSL's PKCS12_parse returns only the first private key; files such as the W3C
+/// `ids.p12` hold several (DH, DSA, RSA). Keys normally sit in unencrypted ContentInfos as
+/// shrouded bags (only certificates go in the password-encrypted ContentInfo), so walking the
+/// outer layers finds them. BER (indefinite-length) files yield nothing here and keep
+/// OpenSSL's single key.
+pub(crate) fn pkcs12_key_bags(pfx: &[u8]) -> Vec<KeyBag<'_>> {
+    let mut bags = Vec::new();
+    let Some(auth_safe) = pkcs12_auth_safe(pfx) else {
+        return bags;
+    };
+    let mut infos = auth_safe;
+    while let Some(info) = read_tlv(infos) {
+        infos = info.rest;
+        let safe_contents = data_content(info.content)
+            .and_then(read_tlv)
+            .filter(|t| t.tag == SEQUENCE)
+            .map(|t| t.content);
+        let Some(safe_contents) = safe_contents else {
+            continue;
+        };
+        let mut rest = safe_contents;
+        while let Some(bag) = read_tlv(rest) {
+            rest = bag.rest;
+            if bags.len() >= MAX_BAGS {
+                return bags;
+            }
+            let Some(id) = read_tlv(bag.content).filter(|t| t.tag == OID) else {
+                continue;
+            };
+            let shrouded = match id.content {
+                OID_KEY_BAG => false,
+                OID_SHROUDED_KEY_BAG => true,
+                _ => continue,
+            };
+            if let Some(value) = read_tlv(id.rest).filter(|t| t.tag == CONTEXT_0) {
+                if let Some(inner) = read_tlv(value.content) {
+                    let len = value.content.len() - inner.rest.len();
+                    bags.push(KeyBag {
+                        shrouded,
+                        der: &value.content[..len],
+                    });
+                }
+            }
+        }
+    }
+    bags
+}
+
+/// PFX → the AuthenticatedSafe's SEQUENCE OF ContentInfo content.
+fn pkcs12_auth_safe(pfx: &[u8]) -> Option<&[u8]> {
+    let outer = read_tlv(pfx).filter(|t| t.tag == SEQUENCE)?;
+    let version = read_tlv(outer.content).filter(|t| t.tag == INTEGER)?;
+    let content_info = read_tlv(version.rest).filter(|t| t.tag == SEQUENCE)?;
+    let auth_safe = data_content(content_info.content)?;
+    read_tlv(auth_safe)
+        .filter(|t| t.tag == SEQUENCE)
+        .map(|t| t.content)
+}
+
+/// ContentInfo content of type `data` → the bytes inside its OCTET STRING.
+fn data_content(content_info: &[u8]) -> Option<&[u8]> {
+    let ty = read_tlv(content_info).filter(|t| t.tag == OID)?;
+    if ty.content != OID_DATA {
+        return None;
+    }
+    let explicit = read_tlv(ty.rest).filter(|t| t.tag == CONTEXT_0)?;
+    let octets = read_tlv(explicit.content).filter(|t| t.tag == OCTET_STRING)?;
+    Some(octets.content)
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

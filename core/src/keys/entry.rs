@@ -298,7 +298,7 @@ impl<'a> PrivateKeyEntry<'a> {
                 kind: key_kind(&self.entry.public),
             });
         }
-        let size = usize::try_from(self.key.size()).unwrap_or(0);
+        let size = self.key.size();
         // Shorter is accepted: some senders drop leading zero octets of the ciphertext.
         if ciphertext.is_empty() || ciphertext.len() > size {
             return Err(KeyError::CiphertextLength {

@@ -12,13 +12,14 @@ use std::sync::OnceLock;
 use base64::Engine;
 use openssl::error::ErrorStack;
 use openssl::pkcs12::{ParsedPkcs12_2, Pkcs12};
+use openssl::pkcs7::Pkcs7;
 use openssl::pkey::{PKey, Private, Public};
 use openssl::provider::Provider;
 use openssl::rsa::Rsa;
 use openssl::x509::X509;
 use zeroize::Zeroizing;
 
-use super::der::{classify, DerKind};
+use super::der::{classify, pkcs12_key_bags, DerKind};
 use super::password::PasswordSource;
 use super::KeyError;
 
@@ -255,6 +256,34 @@ fn load_pkcs12(path: &Path, der: &[u8], pw: &mut Passwords<'_>) -> Result<FileCo
     })?;
     let mut out = FileContents::default();
     out.private_keys.extend(parsed.pkey);
+    // OpenSSL returns only the first key; pick up the others (deduplicated by the keyring).
+    let password = pw.known.clone().unwrap_or_default();
+    let bags = pkcs12_key_bags(der);
+    let mut bag_error = None;
+    for bag in &bags {
+        let key = if bag.shrouded {
+            with_legacy(path, || {
+                PKey::private_key_from_pkcs8_passphrase(bag.der, password.as_bytes())
+            })
+            .and_then(|r| r.map_err(KeyError::from))
+        } else {
+            PKey::private_key_from_der(bag.der).map_err(KeyError::from)
+        };
+        match key {
+            Ok(k) if !out.private_keys.iter().any(|o| o.public_eq(&k)) => out.private_keys.push(k),
+            Ok(_) => {}
+            Err(e) => bag_error = Some(e),
+        }
+    }
+    // A bag that failed only matters if it was not the key OpenSSL already returned.
+    if let Some(e) = bag_error.filter(|_| out.private_keys.len() < bags.len()) {
+        out.warnings.push(format!(
+            "{}: {} of {} PKCS#12 key bags read; another failed: {e}",
+            path.display(),
+            out.private_keys.len(),
+            bags.len()
+        ));
+    }
     out.certificates.extend(parsed.cert);
     if let Some(ca) = parsed.ca {
         let total = ca.len();
@@ -280,7 +309,7 @@ fn load_der(path: &Path, der: &[u8], pw: &mut Passwords<'_>) -> Result<FileConte
     let Some(kind) = classify(der) else {
         return Err(KeyError::Unrecognized {
             path: path.to_path_buf(),
-            reason: "no PEM header and not a DER structure this tool knows".into(),
+            reason: "no PEM header, and not a DER certificate, key, PKCS#7 or PKCS#12".into(),
         });
     };
     let mut out = FileContents::default();
@@ -317,6 +346,13 @@ fn der_object(
         DerKind::PrivateKey => out
             .private_keys
             .push(PKey::private_key_from_der(der).map_err(|e| parse_err("private key", e))?),
+        DerKind::Pkcs7 => {
+            let p7 = Pkcs7::from_der(der).map_err(|e| parse_err("PKCS#7", e))?;
+            let certs = p7.signed().and_then(|s| s.certificates());
+            for cert in certs.into_iter().flatten().take(MAX_OBJECTS) {
+                out.certificates.push(cert.to_owned());
+            }
+        }
         DerKind::PublicKey => out
             .public_keys
             .push(PKey::public_key_from_der(der).map_err(|e| parse_err("public key", e))?),
@@ -395,6 +431,7 @@ fn load_pem(path: &Path, data: &[u8], pw: &mut Passwords<'_>) -> Result<FileCont
             "ENCRYPTED PRIVATE KEY" => DerKind::EncryptedPkcs8,
             "PUBLIC KEY" => DerKind::PublicKey,
             "PKCS12" => DerKind::Pkcs12,
+            "PKCS7" | "PKCS #7 SIGNED DATA" | "CERTIFICATE CHAIN" => DerKind::Pkcs7,
             _ => {
                 out.warnings
                     .push(format!("{}: skipped {what}", path.display()));
@@ -499,6 +536,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

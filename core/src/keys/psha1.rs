@@ -87,6 +87,7 @@ impl HmacSha1 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::keys::spec::{decode_hex, to_hex};
