@@ -154,6 +154,9 @@ pub struct SignatureResult {
     pub canonical_signed_info: Vec<u8>,
     /// Where the verification key came from, when one was found.
     pub key_source: Option<String>,
+    /// Whether the SignatureValue verified over the canonical SignedInfo (None when it could
+    /// not be checked). True here alone does not make the signature valid.
+    pub signature_value_valid: Option<bool>,
 }
 
 /// Every `ds:Signature` element in the document, in document order.
@@ -220,6 +223,7 @@ fn unchecked(doc: &Document, sig: NodeId, reason: String) -> SignatureResult {
         references: Vec::new(),
         canonical_signed_info: Vec::new(),
         key_source: None,
+        signature_value_valid: None,
     }
 }
 
@@ -312,6 +316,7 @@ fn verify_with_index(
         references: Vec::new(),
         canonical_signed_info: Vec::new(),
         key_source: None,
+        signature_value_valid: None,
     };
     let what = describe(doc, sig);
     let Some(si_node) = doc.find_child(sig, Some(NS_DSIG), "SignedInfo") else {
@@ -384,11 +389,14 @@ fn verify_with_index(
                                 value,
                                 &si.method_uri,
                             ) {
-                                Ok(true) => {}
-                                Ok(false) => invalid.push(format!(
-                                    "SignatureValue does not verify ({}, key: {})",
-                                    si.method_uri, key.source
-                                )),
+                                Ok(true) => result.signature_value_valid = Some(true),
+                                Ok(false) => {
+                                    result.signature_value_valid = Some(false);
+                                    invalid.push(format!(
+                                        "SignatureValue does not verify ({}, key: {})",
+                                        si.method_uri, key.source
+                                    ))
+                                }
                                 Err(SigCheck::Refused(e)) => invalid.push(e),
                                 Err(SigCheck::Error(e)) => errors.push(e),
                             }
