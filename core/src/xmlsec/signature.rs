@@ -803,3 +803,130 @@ fn check_reference(
     }
     rr
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::xmlsec::resolver::NoKeys;
+
+    fn sig_doc(references: &str) -> Document {
+        let xml = format!(
+            "<r xmlns=\"urn:r\"><!-- c --><a Id=\"a\">x<!-- in --></a>\
+             <ds:Signature xmlns:ds=\"{NS_DSIG}\"><ds:SignedInfo>\
+             <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+             <ds:SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#hmac-sha1\"/>\
+             {references}</ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature></r>"
+        );
+        Document::parse(xml.as_bytes()).unwrap()
+    }
+
+    fn reference(uri: &str, transforms: &[&str]) -> String {
+        let t: String = transforms
+            .iter()
+            .map(|a| format!("<ds:Transform Algorithm=\"{a}\"/>"))
+            .collect();
+        format!(
+            "<ds:Reference URI=\"{uri}\"><ds:Transforms>{t}</ds:Transforms>\
+             <ds:DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/>\
+             <ds:DigestValue>AAAAAAAAAAAAAAAAAAAAAAAAAAA=</ds:DigestValue></ds:Reference>"
+        )
+    }
+
+    const WITH_COMMENTS: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+
+    #[test]
+    fn uri_forms_decide_comments_and_targets() {
+        let refs = [
+            reference("#a", &[WITH_COMMENTS]),
+            reference("#xpointer(id('a'))", &[WITH_COMMENTS]),
+            reference("", &[TRANSFORM_ENVELOPED]),
+            reference("#xpointer(/)", &[TRANSFORM_ENVELOPED, WITH_COMMENTS]),
+        ]
+        .concat();
+        let doc = sig_doc(&refs);
+        let r = verify_all(&doc, &NoKeys);
+        assert_eq!(r.len(), 1);
+        let bytes: Vec<String> = r[0]
+            .references
+            .iter()
+            .map(|x| String::from_utf8(x.canonical_bytes.clone()).unwrap())
+            .collect();
+        // Bare-name: comments removed even under #WithComments.
+        assert_eq!(bytes[0], "<a xmlns=\"urn:r\" Id=\"a\">x</a>");
+        // XPointer id(): comments kept.
+        assert_eq!(bytes[1], "<a xmlns=\"urn:r\" Id=\"a\">x<!-- in --></a>");
+        // "": whole document, no comments, Signature removed.
+        assert_eq!(bytes[2], "<r xmlns=\"urn:r\"><a Id=\"a\">x</a></r>");
+        // xpointer(/): comments kept.
+        assert_eq!(
+            bytes[3],
+            "<r xmlns=\"urn:r\"><!-- c --><a Id=\"a\">x<!-- in --></a></r>"
+        );
+        // Every digest was computed (and the fake DigestValue does not match).
+        assert!(r[0]
+            .references
+            .iter()
+            .all(|x| x.digest_valid == Some(false)));
+        assert!(matches!(r[0].verdict, SignatureVerdict::Invalid { .. }));
+    }
+
+    #[test]
+    fn unsupported_and_missing_references_are_classified() {
+        let refs = [
+            reference("http://example.com/x", &[]),
+            reference("#nothing", &[]),
+            reference("#a", &["http://www.w3.org/2000/09/xmldsig#base64"]),
+            reference("#xpointer(//a)", &[]),
+        ]
+        .concat();
+        let r = verify_all(&sig_doc(&refs), &NoKeys);
+        let p: Vec<_> = r[0].references.iter().map(|x| x.problem).collect();
+        assert_eq!(
+            p,
+            [
+                Some(ReferenceProblem::Unsupported),
+                Some(ReferenceProblem::NotFound),
+                Some(ReferenceProblem::Unsupported),
+                Some(ReferenceProblem::Unsupported),
+            ]
+        );
+        let e = r[0].references[2].error.clone().unwrap();
+        assert_eq!(
+            e,
+            "unsupported transform http://www.w3.org/2000/09/xmldsig#base64 in reference 3 (URI #a)"
+        );
+        // A missing target makes the signature invalid, not merely unchecked.
+        assert!(matches!(r[0].verdict, SignatureVerdict::Invalid { .. }));
+    }
+
+    #[test]
+    fn no_key_and_unsupported_method_verdicts() {
+        // Digest correct (computed here with openssl over the literal canonical form).
+        let digest = openssl::sha::sha1(b"<a xmlns=\"urn:r\" Id=\"a\">x</a>");
+        let b64 = openssl::base64::encode_block(&digest);
+        let r = reference("#a", &[]).replace("AAAAAAAAAAAAAAAAAAAAAAAAAAA=", &b64);
+        let res = verify_all(&sig_doc(&r), &NoKeys);
+        assert!(
+            matches!(res[0].verdict, SignatureVerdict::NoKey { .. }),
+            "{:?}",
+            res[0].verdict
+        );
+        assert_eq!(res[0].references[0].digest_valid, Some(true));
+        let doc = sig_doc(&r);
+        let text = String::from_utf8(doc.source.clone()).unwrap().replace(
+            "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
+            "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+        );
+        let res = verify_all(&Document::parse(text.as_bytes()).unwrap(), &NoKeys);
+        match &res[0].verdict {
+            SignatureVerdict::Error { reason } => assert!(
+                reason.contains(
+                    "unsupported SignatureMethod http://www.w3.org/2000/09/xmldsig#dsa-sha1"
+                ),
+                "{reason}"
+            ),
+            v => panic!("{v:?}"),
+        }
+    }
+}
