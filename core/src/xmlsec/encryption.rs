@@ -682,6 +682,7 @@ fn splice(
 mod tests {
     use std::cell::Cell;
 
+    use openssl::pkey::PKey;
     use openssl::symm::{encrypt, Cipher};
 
     use super::*;
@@ -814,5 +815,71 @@ mod tests {
             reason(2)
         );
         assert!(d.decrypted.is_none());
+    }
+
+    #[test]
+    fn xmlenc11_rsa_oaep_with_mgf_and_gcm_data() {
+        use openssl::encrypt::Encrypter;
+        use openssl::hash::MessageDigest;
+        use openssl::rsa::{Padding, Rsa};
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let cek = [7u8; 32];
+        let mut e = Encrypter::new(&key).unwrap();
+        e.set_rsa_padding(Padding::PKCS1_OAEP).unwrap();
+        e.set_rsa_oaep_md(MessageDigest::sha256()).unwrap();
+        e.set_rsa_mgf1_md(MessageDigest::sha384()).unwrap();
+        e.set_rsa_oaep_label(b"label").unwrap();
+        let mut wrapped = vec![0u8; e.encrypt_len(&cek).unwrap()];
+        let n = e.encrypt(&cek, &mut wrapped).unwrap();
+        wrapped.truncate(n);
+        // AES-256-GCM: IV || ciphertext || tag, made with openssl directly.
+        let iv = [9u8; 12];
+        let mut tag = [0u8; 16];
+        let ct = openssl::symm::encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &cek,
+            Some(&iv),
+            &[],
+            b"<v>gcm</v>",
+            &mut tag,
+        )
+        .unwrap();
+        let mut cv = iv.to_vec();
+        cv.extend(ct);
+        cv.extend(tag);
+        let xml = format!(
+            "<r xmlns:x=\"{NS_XENC}\" xmlns:ds=\"{NS_DSIG}\"><x:EncryptedData Type=\"{TYPE_ELEMENT}\">\
+             <x:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#aes256-gcm\"/><ds:KeyInfo>\
+             <x:EncryptedKey><x:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#rsa-oaep\">\
+             <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+             <m:MGF xmlns:m=\"{NS_XENC11}\" Algorithm=\"http://www.w3.org/2009/xmlenc11#mgf1sha384\"/>\
+             <x:OAEPparams>{}</x:OAEPparams></x:EncryptionMethod>\
+             <x:CipherData><x:CipherValue>{}</x:CipherValue></x:CipherData></x:EncryptedKey></ds:KeyInfo>\
+             <x:CipherData><x:CipherValue>{}</x:CipherValue></x:CipherData></x:EncryptedData></r>",
+            b64(b"label"),
+            b64(&wrapped),
+            b64(&cv)
+        );
+        let doc = Document::parse(xml.as_bytes()).unwrap();
+        let mut r = crate::xmlsec::StandaloneResolver::new();
+        drop(e);
+        r.add_private_key(key, None, "generated");
+        let d = decrypt_document(&doc, &r);
+        assert_eq!(
+            d.results[0].outcome,
+            DecryptOutcome::Decrypted {
+                plaintext: b"<v>gcm</v>".to_vec()
+            }
+        );
+        assert_eq!(String::from_utf8(d.decrypted.unwrap().doc.source).unwrap(), "<r xmlns:x=\"http://www.w3.org/2001/04/xmlenc#\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><v>gcm</v></r>");
+        // The wrong MGF digest: OAEP decoding fails, and the message says RSA.
+        let bad = xml.replace("mgf1sha384", "mgf1sha256");
+        let d = decrypt_document(&Document::parse(bad.as_bytes()).unwrap(), &r);
+        match &d.results[0].outcome {
+            DecryptOutcome::Failed { reason } => {
+                assert!(reason.contains("RSA decryption failed"), "{reason}")
+            }
+            o => panic!("{o:?}"),
+        }
     }
 }
