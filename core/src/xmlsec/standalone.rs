@@ -509,6 +509,9 @@ impl KeyResolver for StandaloneResolver {
                 order.push(k);
             }
         }
+        // Keys the KeyInfo identifies come first. (With OpenSSL >= 3.2, PKCS#1 v1.5 uses
+        // implicit rejection: a wrong key yields random bytes, not an error, and the data
+        // decryption then fails instead; identifying the key first keeps that rare.)
         let mut errors = Vec::new();
         for k in order {
             match crypto::rsa_decrypt(&k.key, transport, ciphertext) {
