@@ -178,6 +178,9 @@ fn tools() -> Option<String> {
 /// EncryptedKey key for bootstrap and sessionless exchanges.
 fn base_key(out: &SynthOutput, i: usize) -> Vec<u8> {
     let m = &out.messages[i];
+    if m.kind == MessageKind::Fault {
+        return Vec::new(); // unsecured
+    }
     if matches!(
         m.kind,
         MessageKind::Application | MessageKind::SctCancel | MessageKind::SctCancelResponse
@@ -426,6 +429,13 @@ fn tampered_requests_fail_as_labelled() {
     let (out, r) = check(sc);
     let tampered: Vec<&_> = out.messages.iter().filter(|m| m.tampered).collect();
     assert_eq!(tampered.len(), 4);
+    for m in &tampered {
+        // The service answers each with an unsecured InvalidSecurity fault.
+        let f = &out.messages[m.index + 1];
+        assert_eq!(f.kind, MessageKind::Fault);
+        assert!(f.plaintext_body.contains("a:InvalidSecurity"));
+        assert!(f.signed_ids.is_empty() && !f.encrypted);
+    }
     for m in out.messages.iter().filter(|m| !m.tampered) {
         let res = &r[m.index];
         assert!(
@@ -475,6 +485,49 @@ fn tampered_requests_fail_as_labelled() {
                 assert!(m.plaintext_body.contains("<n1>1000000</n1>"));
             }
         }
+    }
+}
+
+/// Sessionless (EncryptedKey per request) tampering, with normal responses instead of faults.
+#[test]
+fn sessionless_tampering_without_faults() {
+    if tools().is_none() {
+        return;
+    }
+    let sc = Scenario::default()
+        .secure_session(false)
+        .calls(2)
+        .fault_on_tamper(false)
+        .tamper(0, 1, TamperKind::WrongDigest);
+    let (out, r) = check(sc);
+    assert_eq!(out.messages.len(), 4);
+    assert!(out.messages[2].tampered);
+    assert_eq!(out.messages[3].kind, MessageKind::Application);
+    let body_ref = r[2]["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["is_envelope_body"] == true)
+        .unwrap()
+        .clone();
+    assert_eq!(body_ref["ok"], false);
+    for i in [0, 1, 3] {
+        assert!(
+            r[i]["references"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["ok"] == true),
+            "message {i}"
+        );
+        assert!(
+            r[i]["signatures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["ok"] == true),
+            "message {i}"
+        );
     }
 }
 
@@ -654,11 +707,18 @@ fn tshark_decodes_http_requests() {
         eprintln!("SKIP: tshark not found");
         return;
     }
-    let out = generate(
-        &Scenario::default().sessions(2).calls(3),
-        &Pki::demo().unwrap(),
-    )
-    .unwrap();
+    for ipv6 in [false, true] {
+        let sc = Scenario::default().sessions(2).calls(3).ipv6(ipv6).tamper(
+            1,
+            0,
+            TamperKind::WrongDigest,
+        );
+        let out = generate(&sc, &Pki::demo().unwrap()).unwrap();
+        tshark_check(&out);
+    }
+}
+
+fn tshark_check(out: &SynthOutput) {
     let dir = tempfile::tempdir().unwrap();
     let requests = out
         .messages
@@ -691,6 +751,36 @@ fn tshark_decodes_http_requests() {
             .collect();
         assert_eq!(methods.len(), requests, "{name}");
         assert!(methods.iter().all(|m| m == "POST"));
+        let o = Command::new("tshark")
+            .arg("-r")
+            .arg(&p)
+            .args([
+                "-Y",
+                "http.response",
+                "-T",
+                "fields",
+                "-e",
+                "http.response.code",
+            ])
+            .output()
+            .unwrap();
+        let codes: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let faults = out
+            .messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Fault)
+            .count();
+        assert_eq!(codes.len(), requests, "{name}");
+        assert_eq!(
+            codes.iter().filter(|c| *c == "500").count(),
+            faults,
+            "{name}"
+        );
+        assert_eq!(faults, 1);
         let o = Command::new("tshark")
             .arg("-r")
             .arg(&p)

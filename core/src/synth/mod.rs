@@ -710,40 +710,37 @@ impl Gen<'_> {
         let tamper = self.tamper_for(lane, i);
         let addr = self.request_addressing(&action);
         let raddr = Self::response_addressing(&resp_action, &addr);
-        if lane.sct.is_none() {
+        let (req, ek) = if lane.sct.is_none() {
             let (req, ek) = self.ek_request(lane, &addr, vec![req_body], tamper)?;
-            let at = self.send_request(lane, &req, &action)?;
-            let resp = self.ek_response(&ek, &raddr, vec![resp_body])?;
-            self.record(
-                lane,
-                at,
-                Out {
-                    built: req,
-                    action,
-                    kind: MessageKind::Application,
-                    tamper,
-                },
-                MessageDirection::Request,
-                None,
-            );
-            return self.send_response(lane, resp, resp_action, MessageKind::Application, None);
-        }
-        let req = self.session_message(lane, true, &addr, vec![req_body], true, tamper)?;
+            (req, Some(ek))
+        } else {
+            let req = self.session_message(lane, true, &addr, vec![req_body], true, tamper)?;
+            (req, None)
+        };
         let at = self.send_request(lane, &req, &action)?;
-        let resp = self.session_message(lane, false, &raddr, vec![resp_body], true, None)?;
         let session = lane.sct.as_ref().map(|s| s.identifier.clone());
-        self.record(
-            lane,
-            at,
-            Out {
-                built: req,
-                action,
-                kind: MessageKind::Application,
-                tamper,
-            },
-            MessageDirection::Request,
-            session.clone(),
-        );
+        let out = Out {
+            built: req,
+            action,
+            kind: MessageKind::Application,
+            tamper,
+        };
+        self.record(lane, at, out, MessageDirection::Request, session.clone());
+        if tamper.is_some() && self.sc.fault_on_tamper {
+            let fault = security_fault(addr.message_id.as_deref());
+            return self.send_http_response(
+                lane,
+                fault,
+                FAULT_ACTION.to_string(),
+                MessageKind::Fault,
+                session,
+                500,
+            );
+        }
+        let resp = match ek {
+            Some(ek) => self.ek_response(&ek, &raddr, vec![resp_body])?,
+            None => self.session_message(lane, false, &raddr, vec![resp_body], true, None)?,
+        };
         self.send_response(lane, resp, resp_action, MessageKind::Application, session)
     }
 
@@ -920,9 +917,26 @@ impl Gen<'_> {
         kind: MessageKind,
         session: Option<String>,
     ) -> Result<(), SynthError> {
+        self.send_http_response(lane, built, action, kind, session, 200)
+    }
+
+    fn send_http_response(
+        &mut self,
+        lane: &mut Lane,
+        built: Built,
+        action: String,
+        kind: MessageKind,
+        session: Option<String>,
+        status: u16,
+    ) -> Result<(), SynthError> {
         let at = self.t;
+        let reason = if status == 200 {
+            "OK"
+        } else {
+            "Internal Server Error"
+        };
         let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/soap+xml; charset=utf-8\r\nServer: Microsoft-IIS/10.0\r\nX-Powered-By: ASP.NET\r\nDate: {}\r\n\r\n",
+            "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nContent-Type: application/soap+xml; charset=utf-8\r\nServer: Microsoft-IIS/10.0\r\nX-Powered-By: ASP.NET\r\nDate: {}\r\n\r\n",
             built.xml.len(),
             http_date(self.t)
         );
@@ -975,6 +989,50 @@ impl Gen<'_> {
     }
 }
 
+/// Action of SOAP faults (WS-Addressing 1.0).
+const FAULT_ACTION: &str = "http://www.w3.org/2005/08/addressing/soap/fault";
+
+/// The unsecured fault a WCF service returns when a request fails security processing.
+/// WCF really does rebind the prefix `a` to the WSS namespace on the subcode value.
+fn security_fault(relates_to: Option<&str>) -> Built {
+    let mut header =
+        El::new("s:Header").child(El::leaf("a:Action", FAULT_ACTION).attr("s:mustUnderstand", "1"));
+    if let Some(r) = relates_to {
+        header = header.child(El::leaf("a:RelatesTo", r));
+    }
+    let fault = El::new("s:Fault")
+        .child(
+            El::new("s:Code")
+                .child(El::leaf("s:Value", "s:Sender"))
+                .child(
+                    El::new("s:Subcode")
+                        .child(El::leaf("s:Value", "a:InvalidSecurity").ns("a", wcf::WSSE)),
+                ),
+        )
+        .child(
+            El::new("s:Reason").child(
+                El::leaf(
+                    "s:Text",
+                    "An error occurred when verifying security for the message.",
+                )
+                .attr("xml:lang", "en-US"),
+            ),
+        );
+    let body_text = fault.wire();
+    let env = El::new("s:Envelope")
+        .ns("s", wcf::S12)
+        .ns("a", wcf::WSA)
+        .child(header)
+        .child(El::new("s:Body").child(fault));
+    Built {
+        xml: env.wire(),
+        signature_values: Vec::new(),
+        signed_ids: Vec::new(),
+        plaintext_body: body_text,
+        body_encrypted: false,
+    }
+}
+
 /// RFC 7231 IMF-fixdate.
 fn http_date(nanos: i64) -> String {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -997,6 +1055,7 @@ fn http_date(nanos: i64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -134,7 +134,7 @@ fn frame(
 ) -> Vec<u8> {
     // TCP header (options padded to 4 bytes).
     let mut opts = opts.to_vec();
-    while opts.len() % 4 != 0 {
+    while opts.len() & 3 != 0 {
         opts.push(1); // NOP
     }
     let hlen = 20 + opts.len();
@@ -253,7 +253,7 @@ pub fn write_pcapng(packets: &[Packet]) -> Vec<u8> {
         body.extend_from_slice(&(p.frame.len() as u32).to_le_bytes());
         body.extend_from_slice(&(p.frame.len() as u32).to_le_bytes());
         body.extend_from_slice(&p.frame);
-        while body.len() % 4 != 0 {
+        while body.len() & 3 != 0 {
             body.push(0);
         }
         push_block(&mut out, 6, &body);
@@ -265,7 +265,7 @@ fn push_option(body: &mut Vec<u8>, code: u16, value: &[u8]) {
     body.extend_from_slice(&code.to_le_bytes());
     body.extend_from_slice(&(value.len() as u16).to_le_bytes());
     body.extend_from_slice(value);
-    while body.len() % 4 != 0 {
+    while body.len() & 3 != 0 {
         body.push(0);
     }
 }
@@ -301,6 +301,7 @@ pub fn write_pcap(packets: &[Packet]) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;

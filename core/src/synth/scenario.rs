@@ -180,6 +180,10 @@ pub struct Scenario {
     /// IPv6 addresses instead of IPv4.
     pub ipv6: bool,
     pub padding: BlockPadding,
+    /// Answer each tampered request with the unsecured SOAP fault (HTTP 500) a WCF service
+    /// returns when security processing fails, instead of a normal secured response. Later
+    /// calls of the session still go through (as if the fault were for that call only).
+    pub fault_on_tamper: bool,
     /// Endpoint address (`a:To`); its host/path also go into the HTTP request.
     pub service_url: String,
 }
@@ -202,6 +206,7 @@ impl Default for Scenario {
             expect_continue: false,
             ipv6: false,
             padding: BlockPadding::Pkcs7,
+            fault_on_tamper: true,
             service_url: "http://calculator.demo.wcfscope/ServiceModelSamples/service.svc"
                 .to_string(),
         }
@@ -263,6 +268,10 @@ impl Scenario {
     }
     pub fn ipv6(mut self, on: bool) -> Self {
         self.ipv6 = on;
+        self
+    }
+    pub fn fault_on_tamper(mut self, on: bool) -> Self {
+        self.fault_on_tamper = on;
         self
     }
     pub fn padding(mut self, p: BlockPadding) -> Self {

@@ -450,16 +450,13 @@ pub fn secure(
             e
         })
         .collect();
-    let bst = match &p.endorsing {
-        Some((der, _, bst_id)) => Some(
-            El::new("o:BinarySecurityToken")
-                .attr("u:Id", bst_id)
-                .attr("ValueType", X509V3)
-                .attr("EncodingType", B64_ENC)
-                .text(&b64(der)),
-        ),
-        None => None,
-    };
+    let bst = p.endorsing.as_ref().map(|(der, _, bst_id)| {
+        El::new("o:BinarySecurityToken")
+            .attr("u:Id", bst_id)
+            .attr("ValueType", X509V3)
+            .attr("EncodingType", B64_ENC)
+            .text(&b64(der))
+    });
 
     // 1. Digests over the clear envelope, in the scope of each part's real ancestors.
     let mut clear_sec = vec![timestamp.clone()];

@@ -331,6 +331,7 @@ fn push_attr_c14n(out: &mut String, name: &str, v: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
