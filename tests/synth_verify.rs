@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use wcfscope_core::model::MessageKind;
+use wcfscope_core::model::{MessageDirection, MessageKind};
 use wcfscope_core::synth::{
-    generate, AlgorithmSuite, BlockPadding, ClientCredential, Pki, Scenario, SynthOutput,
-    TamperKind,
+    generate, AlgorithmSuite, BlockPadding, ClientCredential, Pki, Scenario, SynthMessage,
+    SynthOutput, SynthSession, TamperKind,
 };
 
 /// The verifier, run by python3 with lxml. Input: a manifest JSON
-/// `[{"file", "key_hex", "cert"?}]`; output: one JSON result per message.
+/// `[{"file", "key_hex", "extra_keys": {"#id": hex}}]`; output: one JSON result per message.
 const VERIFIER: &str = r#####"
 import sys, json, base64, hashlib, hmac, subprocess, copy, os, tempfile
 from lxml import etree
@@ -73,10 +73,13 @@ def rsa_verify(cert_b64, alg, data, sig):
 def verify(item):
     res = {"file": item["file"], "errors": [], "references": [], "signatures": [], "dkt_keys": {}, "decrypted_body": None}
     root = etree.parse(item["file"]).getroot()
-    base = bytes.fromhex(item["key_hex"])
+    extra = item.get("extra_keys", {})
     keys = {}
     for ns in SC:
         for d in root.iter("{%s}DerivedKeyToken" % ns):
+            bref = d.find("{%s}SecurityTokenReference/{%s}Reference" % (WSSE, WSSE))
+            buri = bref.get("URI") if bref is not None else None
+            base = bytes.fromhex(extra.get(buri, item["key_hex"]))
             nonce = base64.b64decode(d.findtext("{%s}Nonce" % ns))
             length = int(d.findtext("{%s}Length" % ns) or 32)
             offset = int(d.findtext("{%s}Offset" % ns) or 0)
@@ -174,35 +177,43 @@ fn tools() -> Option<String> {
     py
 }
 
-/// The base key every message's DKTs derive from: the SCT key in a session, the request's
-/// EncryptedKey key for bootstrap and sessionless exchanges.
-fn base_key(out: &SynthOutput, i: usize) -> Vec<u8> {
+fn session_key<'a>(out: &'a SynthOutput, m: &SynthMessage) -> Option<&'a SynthSession> {
+    out.sessions
+        .iter()
+        .find(|s| Some(&s.sct_id) == m.session.as_ref() && s.instance == m.session_instance)
+}
+
+/// The base key every message's DKTs derive from: the SCT key (of the right key generation)
+/// in a session, the request's EncryptedKey key for bootstrap, renew and sessionless
+/// exchanges; plus, for a renew request, the old SCT key by the SCT's `#u:Id`.
+fn base_keys(out: &SynthOutput, i: usize) -> (Vec<u8>, Value) {
     let m = &out.messages[i];
     if m.kind == MessageKind::Fault {
-        return Vec::new(); // unsecured
+        return (Vec::new(), serde_json::json!({})); // unsecured
     }
     if matches!(
         m.kind,
         MessageKind::Application | MessageKind::SctCancel | MessageKind::SctCancelResponse
     ) {
-        if let Some(s) = out
-            .sessions
-            .iter()
-            .find(|s| Some(&s.sct_id) == m.session.as_ref())
-        {
-            return s.key.to_vec();
+        if let Some(s) = session_key(out, m) {
+            return (s.key.to_vec(), serde_json::json!({}));
         }
     }
+    let mut extra = serde_json::json!({});
+    if m.kind == MessageKind::SctRenew {
+        let old = session_key(out, m).expect("renewed session");
+        extra[format!("#{}", old.sct_wsu_id)] = hex(&old.key).into();
+    }
     let req = match m.direction {
-        wcfscope_core::model::MessageDirection::Request => i,
-        wcfscope_core::model::MessageDirection::Response => i - 1,
+        MessageDirection::Request => i,
+        MessageDirection::Response => i - 1,
     };
-    out.ephemeral_keys
+    let k = out
+        .ephemeral_keys
         .iter()
         .find(|k| k.message == req)
-        .expect("ephemeral key of request")
-        .key
-        .to_vec()
+        .expect("ephemeral key of request");
+    (k.key.to_vec(), extra)
 }
 
 /// Runs the verifier over every message of `out`.
@@ -212,11 +223,8 @@ fn run_verifier(py: &str, out: &SynthOutput, dir: &Path) -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let hex: String = base_key(out, i)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            serde_json::json!({"file": f, "key_hex": hex})
+            let (key, extra) = base_keys(out, i);
+            serde_json::json!({"file": f, "key_hex": hex(&key), "extra_keys": extra})
         })
         .collect();
     let mpath = dir.join("manifest.json");
@@ -486,6 +494,49 @@ fn tampered_requests_fail_as_labelled() {
             }
         }
     }
+}
+
+/// Key renewal: the renew request is endorsed by the old SCT (HMAC) and the client
+/// certificate (RSA); later messages use the new key generation, named by `Instance`.
+#[test]
+fn renewal_with_certificate_verifies() {
+    if tools().is_none() {
+        return;
+    }
+    let sc = Scenario::default()
+        .credential(ClientCredential::Certificate)
+        .calls(3)
+        .renew_after(Some(1));
+    let (out, r) = check(sc);
+    assert_all_valid(&out, &r);
+    let kinds: Vec<String> = out.messages.iter().map(|m| m.kind_str()).collect();
+    assert_eq!(kinds[4], "sct-renew");
+    assert_eq!(kinds[5], "sct-renew-response");
+    assert_eq!(out.sessions.len(), 2);
+    assert_eq!(out.sessions[0].sct_id, out.sessions[1].sct_id);
+    assert_ne!(out.sessions[0].key.to_vec(), out.sessions[1].key.to_vec());
+    assert!(out.sessions[0].instance.is_none() && out.sessions[1].instance.is_some());
+    // Renew request: primary HMAC, RSA by the client certificate, HMAC by the old SCT's DKT.
+    let methods: Vec<&str> = r[4]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods.len(), 3, "{methods:?}");
+    assert_eq!(r[5]["confirmations"].as_array().unwrap().len(), 3);
+    assert!(out.messages[4].plaintext_body.contains("RenewTarget"));
+    // After the renewal the calls use the new generation; the service names it by Instance.
+    assert_eq!(out.messages[6].session_instance, out.sessions[1].instance);
+    let resp = String::from_utf8(out.messages[7].soap_xml.clone()).unwrap();
+    assert!(resp.contains(&format!(
+        "c:Instance=\"{}\"",
+        out.sessions[1].instance.as_ref().unwrap()
+    )));
+    assert!(
+        out.messages[10].plaintext_body.contains("c:Instance="),
+        "Cancel names the generation"
+    );
 }
 
 /// Sessionless (EncryptedKey per request) tampering, with normal responses instead of faults.

@@ -163,6 +163,8 @@ pub struct Scenario {
     pub secure_session: bool,
     /// Application calls per session (calculator Add, Subtract, Multiply, Divide, cycling).
     pub calls: usize,
+    /// Renew the session key (RST/SCT/Renew) after this many calls (session mode only).
+    pub renew_after: Option<usize>,
     /// Close each session with RST/SCT/Cancel (session mode only).
     pub cancel: bool,
     /// Number of sessions (1 or 2), each on its own TCP connection, their messages interleaved.
@@ -197,6 +199,7 @@ impl Default for Scenario {
             secure_session: true,
             calls: 4,
             cancel: true,
+            renew_after: None,
             sessions: 1,
             tamper: Vec::new(),
             // 2024-05-01T10:00:00Z
@@ -236,6 +239,10 @@ impl Scenario {
     }
     pub fn cancel(mut self, on: bool) -> Self {
         self.cancel = on;
+        self
+    }
+    pub fn renew_after(mut self, calls: Option<usize>) -> Self {
+        self.renew_after = calls;
         self
     }
     pub fn sessions(mut self, n: usize) -> Self {
