@@ -368,3 +368,31 @@ pub struct Report {
     pub messages: Vec<MessageInfo>,
     pub diagnostics: Vec<Diagnostic>,
 }
+
+/// What a front end shows beyond the report contract for one message: the bytes as
+/// received, HTTP headers, the decrypted XML and the plain-words account of what the
+/// security stage computed. Indexed like `Report::messages`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MessageDetail {
+    /// The transport payload as received (de-chunked and decompressed HTTP body).
+    pub raw: Vec<u8>,
+    /// HTTP start line, e.g. "POST /calc HTTP/1.1" or "HTTP/1.1 200 OK".
+    pub http_start_line: Option<String>,
+    pub http_headers: Vec<(String, String)>,
+    /// The whole envelope with every EncryptedData that was opened replaced by its
+    /// plaintext; None when nothing was decrypted.
+    pub decrypted_xml: Option<String>,
+    /// What the security stage did, in order, in plain words (for the walkthrough).
+    pub steps: Vec<SecurityStep>,
+}
+
+/// One thing the security stage did for a message, told in plain words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityStep {
+    /// Short title, e.g. "Opened EncryptedKey #_0 with CN=calculator (thumbprint 1d82…)".
+    pub title: String,
+    /// Details: algorithms, inputs and outputs (derived key lengths, labels, nonces…).
+    pub details: Vec<String>,
+    /// Key derivation edges drawn by the GUI: (from, to) labels, e.g. ("SCT urn:uuid:…", "DKT _3").
+    pub derives: Vec<(String, String)>,
+}
