@@ -6,7 +6,9 @@ use wcfscope_core::synth::{generate, ClientCredential, Pki, Scenario};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = args.first().ok_or("usage: synth-xml DIR [renew] [cert] [v13] [nosession]")?;
+    let dir = args
+        .first()
+        .ok_or("usage: synth-xml DIR [renew] [cert] [v13] [nosession]")?;
     let has = |f: &str| args.iter().any(|a| a == f);
     let mut sc = Scenario::default().calls(2);
     if has("renew") {

@@ -674,3 +674,44 @@ pub fn secure(
         body_encrypted,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dkt_writes_offset_and_length_only_when_not_32() {
+        let w = Wst::new(ScVersion::Feb2005);
+        let short = dkt(&w, "_0", str_sct_local(&w, "x"), 24, &[0u8; 16]).wire();
+        assert!(short.contains("<c:Offset>0</c:Offset><c:Length>24</c:Length><c:Nonce>AAAAAAAAAAAAAAAAAAAAAA==</c:Nonce>"));
+        let full = dkt(&w, "_1", str_sct_local(&w, "x"), 32, &[0u8; 16]).wire();
+        assert!(!full.contains("Length") && !full.contains("Offset"));
+        let w13 = Wst::new(ScVersion::V13);
+        assert!(dkt(&w13, "_2", str_sct_local(&w13, "x"), 32, &[1]).wire().starts_with(
+            r#"<sc:DerivedKeyToken u:Id="_2" xmlns:sc="http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512">"#
+        ));
+    }
+
+    #[test]
+    fn external_sct_reference_carries_instance_after_renewal() {
+        let w = Wst::new(ScVersion::Feb2005);
+        let plain = str_sct_external(&w, "urn:uuid:1", None).wire();
+        assert_eq!(
+            plain,
+            r#"<o:SecurityTokenReference><o:Reference URI="urn:uuid:1" ValueType="http://schemas.xmlsoap.org/ws/2005/02/sc/sct"/></o:SecurityTokenReference>"#
+        );
+        let renewed = str_sct_external(&w, "urn:uuid:1", Some("urn:uuid:2")).wire();
+        assert!(renewed.contains(
+            r#"c:Instance="urn:uuid:2" xmlns:c="http://schemas.xmlsoap.org/ws/2005/02/sc""#
+        ));
+    }
+
+    #[test]
+    fn times_have_milliseconds() {
+        assert_eq!(
+            xsd_time(1_714_557_600_123_456_789),
+            "2024-05-01T10:00:00.123Z"
+        );
+    }
+}
