@@ -634,28 +634,47 @@ fn openssl_cli_decrypts_body_and_unwraps_encrypted_key() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rst = String::from_utf8(out.messages[0].soap_xml.clone()).unwrap();
-    let ek = between(&rst, "<e:EncryptedKey", "</e:EncryptedKey>");
-    std::fs::write(
-        dir.path().join("ek"),
-        b64d(between(ek, "<e:CipherValue>", "</e:CipherValue>")),
+    unwrap_with_openssl(&out, &pem, dir.path(), "oaep");
+
+    // The rsa-1_5 variant (sessionless, so every request has one) with PKCS#1 v1.5 padding.
+    let out = generate(
+        &Scenario::default()
+            .secure_session(false)
+            .calls(2)
+            .rsa15(true),
+        &Pki::demo().unwrap(),
     )
     .unwrap();
-    let o = Command::new("openssl")
-        .args([
-            "pkeyutl",
-            "-decrypt",
-            "-pkeyopt",
-            "rsa_padding_mode:oaep",
-            "-inkey",
-        ])
-        .arg(&pem)
-        .arg("-in")
-        .arg(dir.path().join("ek"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(o.stdout, out.ephemeral_keys[0].key.to_vec());
+    let rq = String::from_utf8(out.messages[2].soap_xml.clone()).unwrap();
+    assert!(rq
+        .contains(r#"<e:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-1_5"/>"#));
+    unwrap_with_openssl(&out, &pem, dir.path(), "pkcs1");
+}
+
+/// Unwraps every request's EncryptedKey with `openssl pkeyutl` and compares the keys.
+fn unwrap_with_openssl(out: &SynthOutput, pem: &Path, dir: &Path, padding: &str) {
+    assert!(!out.ephemeral_keys.is_empty());
+    for k in &out.ephemeral_keys {
+        let msg = String::from_utf8(out.messages[k.message].soap_xml.clone()).unwrap();
+        let ek = between(&msg, "<e:EncryptedKey", "</e:EncryptedKey>");
+        let f = dir.join(format!("ek{}", k.message));
+        std::fs::write(&f, b64d(between(ek, "<e:CipherValue>", "</e:CipherValue>"))).unwrap();
+        let o = Command::new("openssl")
+            .args([
+                "pkeyutl",
+                "-decrypt",
+                "-pkeyopt",
+                &format!("rsa_padding_mode:{padding}"),
+                "-inkey",
+            ])
+            .arg(pem)
+            .arg("-in")
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, k.key.to_vec(), "message {}", k.message);
+    }
 }
 
 /// The SCT key is P_SHA1(client entropy, server entropy), recomputed by Python from the

@@ -444,7 +444,7 @@ impl Gen<'_> {
     ) -> Result<(Built, EkState), SynthError> {
         let suite = self.sc.suite;
         let key = Zeroizing::new(self.rng.bytes(suite.key_len()));
-        let wrapped = crypto::rsa_oaep_wrap(&self.pki.service.public_key()?, &key)?;
+        let wrapped = crypto::rsa_wrap(&self.pki.service.public_key()?, &key, !self.sc.rsa15)?;
         let sha1_b64 = b64(&crypto::digest(HashAlg::Sha1, &wrapped)?);
         let ek_id = lane.client_uuids.next();
         let mut ids = IdCounter::default();
@@ -464,7 +464,12 @@ impl Gen<'_> {
             suite.enc_dkt_len(),
             &mut self.rng,
         )?;
-        let ek = wcf::encrypted_key(&ek_id, &self.pki.service.thumbprint_sha1()?, &wrapped);
+        let ek = wcf::encrypted_key(
+            &ek_id,
+            &self.pki.service.thumbprint_sha1()?,
+            &wrapped,
+            !self.sc.rsa15,
+        );
         let mut endorsing = Vec::new();
         if self.sc.credential == ClientCredential::Certificate {
             let der = self

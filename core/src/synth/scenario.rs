@@ -163,6 +163,8 @@ pub struct Scenario {
     pub secure_session: bool,
     /// Application calls per session (calculator Add, Subtract, Multiply, Divide, cycling).
     pub calls: usize,
+    /// Wrap EncryptedKeys with `rsa-1_5` (the suite's `…Rsa15` variant) instead of RSA-OAEP.
+    pub rsa15: bool,
     /// Renew the session key (RST/SCT/Renew) after this many calls (session mode only).
     pub renew_after: Option<usize>,
     /// Close each session with RST/SCT/Cancel (session mode only).
@@ -200,6 +202,7 @@ impl Default for Scenario {
             calls: 4,
             cancel: true,
             renew_after: None,
+            rsa15: false,
             sessions: 1,
             tamper: Vec::new(),
             // 2024-05-01T10:00:00Z
@@ -239,6 +242,10 @@ impl Scenario {
     }
     pub fn cancel(mut self, on: bool) -> Self {
         self.cancel = on;
+        self
+    }
+    pub fn rsa15(mut self, on: bool) -> Self {
+        self.rsa15 = on;
         self
     }
     pub fn renew_after(mut self, calls: Option<usize>) -> Self {

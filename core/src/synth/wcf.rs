@@ -45,6 +45,7 @@ pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-20
 pub const ED_CONTENT: &str = "http://www.w3.org/2001/04/xmlenc#Content";
 pub const ED_ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
 pub const RSA_OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+pub const RSA_15: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
 
 /// WS-Trust / WS-SecureConversation names for one version (spec §2, §3).
 #[derive(Clone, Copy, Debug)]
@@ -227,19 +228,23 @@ impl Dkt {
 }
 
 /// `e:EncryptedKey` wrapping `key` for the service certificate, named by ThumbprintSHA1.
-pub fn encrypted_key(id: &str, thumbprint: &[u8], cipher: &[u8]) -> El {
+/// The EncryptionMethod has the SHA-1 DigestMethod child only for OAEP (spec §8.2).
+pub fn encrypted_key(id: &str, thumbprint: &[u8], cipher: &[u8], oaep: bool) -> El {
+    let method = if oaep {
+        El::new("e:EncryptionMethod")
+            .attr("Algorithm", RSA_OAEP)
+            .child(
+                El::new("DigestMethod")
+                    .attr("Algorithm", &format!("{XMLDSIG}sha1"))
+                    .ns("", XMLDSIG),
+            )
+    } else {
+        El::new("e:EncryptionMethod").attr("Algorithm", RSA_15)
+    };
     El::new("e:EncryptedKey")
         .attr("Id", id)
         .ns("e", XMLENC)
-        .child(
-            El::new("e:EncryptionMethod")
-                .attr("Algorithm", RSA_OAEP)
-                .child(
-                    El::new("DigestMethod")
-                        .attr("Algorithm", &format!("{XMLDSIG}sha1"))
-                        .ns("", XMLDSIG),
-                ),
-        )
+        .child(method)
         .child(
             El::new("KeyInfo").ns("", XMLDSIG).child(
                 El::new("o:SecurityTokenReference").child(
