@@ -227,8 +227,12 @@ fn run_verifier(py: &str, out: &SynthOutput, dir: &Path) -> Vec<Value> {
             serde_json::json!({"file": f, "key_hex": hex(&key), "extra_keys": extra})
         })
         .collect();
+    verify_manifest(py, &manifest, dir)
+}
+
+fn verify_manifest(py: &str, manifest: &[Value], dir: &Path) -> Vec<Value> {
     let mpath = dir.join("manifest.json");
-    std::fs::write(&mpath, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    std::fs::write(&mpath, serde_json::to_vec(manifest).unwrap()).unwrap();
     let script = dir.join("verify.py");
     std::fs::write(&script, VERIFIER).unwrap();
     let o = Command::new(py).arg(&script).arg(&mpath).output().unwrap();
@@ -870,6 +874,116 @@ fn tshark_check(out: &SynthOutput) {
             "{name}: bad checksums or TCP anomalies"
         );
     }
+}
+
+/// The committed demo capture still matches its committed expectations and the committed
+/// demo PKI: the SOAP bodies tshark extracts decrypt (with the expected keys) to the expected
+/// plaintexts, every signature verifies, and the EncryptedKey names the demo service cert.
+#[test]
+fn committed_demo_capture_matches_expectations() {
+    let Some(py) = tools() else { return };
+    if !have("tshark", "--version") {
+        eprintln!("SKIP: tshark not found");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(root.join("captures/demo-calculator.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(root.join("captures/demo-calculator.pcapng"))
+        .args([
+            "-Y",
+            "http.request || http.response",
+            "-T",
+            "fields",
+            "-e",
+            "http.file_data",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let bodies: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            // Newer tshark versions print bytes fields as hex.
+            if l.bytes().all(|c| c.is_ascii_hexdigit()) {
+                let b: Vec<u8> = (0..l.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap())
+                    .collect();
+                String::from_utf8(b).unwrap()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let msgs = expected["messages"].as_array().unwrap();
+    assert_eq!(bodies.len(), msgs.len());
+    let session_key = expected["sessions"][0]["key_hex"].as_str().unwrap();
+    let ek = &expected["ephemeral_keys"][0];
+    assert_eq!(ek["msg"], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = Vec::new();
+    for (i, (m, b)) in msgs.iter().zip(&bodies).enumerate() {
+        let f = dir.path().join(format!("{i}.xml"));
+        std::fs::write(&f, b).unwrap();
+        let key = if i < 2 {
+            ek["key_hex"].as_str().unwrap()
+        } else {
+            session_key
+        };
+        manifest.push(serde_json::json!({"file": f, "key_hex": key}));
+        assert!(b.contains(&format!(">{}</a:Action>", m["action"].as_str().unwrap())));
+    }
+    let r = verify_manifest(&py, &manifest, dir.path());
+    for (i, (m, res)) in msgs.iter().zip(&r).enumerate() {
+        assert_eq!(
+            res["errors"].as_array().unwrap().len(),
+            0,
+            "demo message {i}: {}",
+            res["errors"]
+        );
+        if m["encrypted"] == true {
+            assert_eq!(res["decrypted_body"], m["body"], "demo message {i}");
+        } else {
+            assert!(
+                bodies[i].contains(&format!(">{}</s:Body>", m["body"].as_str().unwrap())),
+                "demo message {i}"
+            );
+        }
+        assert!(
+            res["references"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["ok"] == true),
+            "demo message {i}"
+        );
+        let sigs = res["signatures"].as_array().unwrap();
+        assert!(
+            !sigs.is_empty() && sigs.iter().all(|x| x["ok"] == true),
+            "demo message {i}"
+        );
+    }
+    // The certificate named by ThumbprintSHA1 is the committed demo service certificate.
+    let tp = std::fs::read_to_string(root.join("assets/demo-pki/thumbprints-sha1.txt")).unwrap();
+    let service_hex = tp
+        .lines()
+        .find(|l| l.ends_with("service.pem"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let b64tp = between(
+        between(&bodies[0], "#ThumbprintSHA1", "</o:KeyIdentifier>"),
+        ">",
+        "\0",
+    );
+    assert_eq!(hex(&b64d(b64tp)), service_hex);
 }
 
 fn between<'a>(s: &'a str, a: &str, b: &str) -> &'a str {
