@@ -159,13 +159,24 @@ fn key_print(k: &[u8]) -> String {
     )
 }
 
-#[derive(Debug)]
 pub struct SynthOutput {
     pub pcapng: Vec<u8>,
     pub pcap: Vec<u8>,
     pub messages: Vec<SynthMessage>,
     pub sessions: Vec<SynthSession>,
     pub ephemeral_keys: Vec<EphemeralKey>,
+}
+
+impl fmt::Debug for SynthOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SynthOutput")
+            .field("pcapng_bytes", &self.pcapng.len())
+            .field("pcap_bytes", &self.pcap.len())
+            .field("messages", &self.messages.len())
+            .field("sessions", &self.sessions)
+            .field("ephemeral_keys", &self.ephemeral_keys)
+            .finish()
+    }
 }
 
 impl SynthOutput {
@@ -224,6 +235,12 @@ pub fn generate(sc: &Scenario, pki: &Pki) -> Result<SynthOutput, SynthError> {
         return Err(SynthError::Scenario(format!(
             "sessions must be 1 or 2, not {}",
             sc.sessions
+        )));
+    }
+    if !(0..=4_000_000_000).contains(&sc.start_unix_secs) {
+        return Err(SynthError::Scenario(format!(
+            "start time {} is outside 1970..2096",
+            sc.start_unix_secs
         )));
     }
     if sc.calls > 1000 {
@@ -1230,6 +1247,13 @@ mod tests {
 
     #[test]
     fn bad_scenarios_are_errors() {
-        assert!(generate(&Scenario::default().sessions(3), &Pki::demo().unwrap()).is_err());
+        let pki = Pki::demo().unwrap();
+        assert!(generate(&Scenario::default().sessions(3), &pki).is_err());
+        assert!(generate(&Scenario::default().sessions(0), &pki).is_err());
+        assert!(generate(&Scenario::default().calls(1001), &pki).is_err());
+        assert!(generate(&Scenario::default().start(i64::MAX), &pki).is_err());
+        let mut sc = Scenario::default();
+        sc.service_url = "https://x/".into();
+        assert!(generate(&sc, &pki).is_err());
     }
 }
