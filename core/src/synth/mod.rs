@@ -1252,8 +1252,10 @@ mod tests {
         assert!(generate(&Scenario::default().sessions(0), &pki).is_err());
         assert!(generate(&Scenario::default().calls(1001), &pki).is_err());
         assert!(generate(&Scenario::default().start(i64::MAX), &pki).is_err());
-        let mut sc = Scenario::default();
-        sc.service_url = "https://x/".into();
+        let sc = Scenario {
+            service_url: "https://x/".into(),
+            ..Default::default()
+        };
         assert!(generate(&sc, &pki).is_err());
     }
 }
