@@ -1,10 +1,11 @@
 //! `wcfscope analyze`: the headless report (text timeline or the JSON contract).
 
 use anyhow::Context;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use wcfscope_core::analyzer::{analyze_files, AnalyzeError, Options};
-use wcfscope_core::report;
+use wcfscope_core::analyzer::{AnalyzeError, Options};
+use wcfscope_core::report::{JsonReportWriter, TextReportWriter};
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -46,28 +47,75 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         sct_keys,
         clock_skew_secs: args.clock_skew,
         redact_keys: args.redact_keys,
+        skip_details: true,
+    };
+    let out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let cancel = AtomicBool::new(false);
-    let mut analysis = match analyze_files(&args.files, &options, &mut |_| {}, &cancel) {
-        Ok(a) => a,
-        Err(AnalyzeError::Unreadable(why)) => {
-            eprintln!("wcfscope: {why}");
-            return Ok(1);
+    let title = args
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Messages are written as they settle, so a capture of any size streams through.
+    let mut writer = match args.format {
+        Format::Json => Writer::Json(JsonReportWriter::begin(out, args.redact_keys)?),
+        Format::Text => Writer::Text(TextReportWriter::begin(out, &title, args.redact_keys)?),
+    };
+    let mut write_error = None;
+    let result =
+        wcfscope_core::analyzer::run(&args.files, &options, &mut |_| {}, &cancel, &mut |s| {
+            if write_error.is_none() {
+                if let Err(e) = writer.message(&s.info) {
+                    write_error = Some(e);
+                }
+            }
+        });
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write the report");
+    }
+    match result {
+        Ok(summary) => {
+            writer.end(&summary).context("cannot write the report")?;
+            Ok(0)
         }
-        Err(e) => return Err(e.into()),
-    };
-    if args.redact_keys {
-        report::redact(&mut analysis.report);
+        Err(AnalyzeError::Unreadable(why)) => {
+            // Nothing was written but the report's opening: leave no half file behind.
+            drop(writer);
+            if let Some(path) = &args.out {
+                let _ = std::fs::remove_file(path);
+            }
+            eprintln!("wcfscope: {why}");
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
     }
-    let text = match args.format {
-        Format::Json => report::to_json(&analysis.report) + "\n",
-        Format::Text => report::to_text(&analysis.report),
-    };
-    match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+}
+
+enum Writer {
+    Json(JsonReportWriter<Box<dyn Write>>),
+    Text(TextReportWriter<Box<dyn Write>>),
+}
+
+impl Writer {
+    fn message(&mut self, m: &wcfscope_core::model::MessageInfo) -> std::io::Result<()> {
+        match self {
+            Writer::Json(w) => w.message(m),
+            Writer::Text(w) => w.message(m),
+        }
     }
-    Ok(0)
+    fn end(self, summary: &wcfscope_core::analyzer::Summary) -> std::io::Result<()> {
+        match self {
+            Writer::Json(w) => w.end(summary).map(drop),
+            Writer::Text(w) => w.end(summary).map(drop),
+        }
+    }
 }
 
 /// `ID=HEX` → (ID, key bytes). The ID itself may contain '=' only before the last one.

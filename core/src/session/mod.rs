@@ -7,5 +7,5 @@
 pub mod group;
 pub mod security;
 
-pub use group::{group_sessions, SessionClues};
+pub use group::{group_sessions, session_of, SessionClues, SessionRegistry};
 pub use security::{MessageContext, SecurityStage};
