@@ -153,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     let total = analyzer.message_count();
     // Messages settled only by the end of the capture (e.g. a request never answered).
-    let (rest, summary) = analyzer.finish();
+    let (rest, summary) = analyzer.finish_parts();
     for s in rest {
         print(&s.info, args.format);
     }

@@ -137,7 +137,7 @@ pub fn run(
         }
     }
     on_progress(progress(&source, packets, analyzer.message_count()));
-    let (rest, summary) = analyzer.finish();
+    let (rest, summary) = analyzer.finish_parts();
     if packets == 0 {
         let why = summary
             .diagnostics
@@ -180,7 +180,7 @@ fn run_xml_files(
     if errors.len() == paths.len() {
         return Err(AnalyzeError::Unreadable(errors.join("; ")));
     }
-    let (rest, summary) = analyzer.finish();
+    let (rest, summary) = analyzer.finish_parts();
     if rest.is_empty() {
         let why = summary
             .diagnostics

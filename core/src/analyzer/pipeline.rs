@@ -496,9 +496,17 @@ impl Analyzer {
         }
     }
 
+    /// Ends the input and returns the whole analysis of every message not yet taken with
+    /// [`Analyzer::take_settled`] (all of them, if it was never called).
+    pub fn finish(self) -> super::Analysis {
+        let (settled, summary) = self.finish_parts();
+        let (messages, details) = settled.into_iter().map(|s| (s.info, s.detail)).unzip();
+        super::Analysis { report: summary.into_report(messages), details }
+    }
+
     /// Ends the input: flushes every stage; returns the last settled messages and the
-    /// rest of the report.
-    pub fn finish(mut self) -> (Vec<Settled>, Summary) {
+    /// rest of the report (for callers that stream messages out).
+    pub fn finish_parts(mut self) -> (Vec<Settled>, Summary) {
         let mut events = std::mem::take(&mut self.events);
         self.net.finish(&mut events);
         self.drain_events(&mut events);
