@@ -211,6 +211,7 @@ impl<'s> Builder<'s> {
             nodes: self.nodes,
             source: self.src.as_bytes().to_vec(),
             context: self.context,
+            is_fragment: self.fragment,
         })
     }
 

@@ -93,6 +93,9 @@ pub struct Document {
     /// whole document, the host element's in-scope namespaces for a fragment parsed with
     /// [`Document::parse_fragment_in_context`].
     pub context: Vec<NsDecl>,
+    /// True for content parsed with [`Document::parse_fragment_in_context`]: the document
+    /// node's children are content (any number of elements, text), not a prolog/root/epilog.
+    pub is_fragment: bool,
 }
 
 /// Two elements carry the same ID value (an XML Signature reference to it is ambiguous, the
