@@ -3,6 +3,15 @@
 //! One [`TransportFrame`] is one request or response with its decoded body (de-chunked,
 //! decompressed) and its metadata.
 
+mod chunked;
+mod decode;
+mod framer;
+mod head;
+mod http;
+mod startline;
+
+pub use http::{HttpLimits, TransportStage};
+
 use crate::model::{MessageDirection, Timestamp};
 
 /// Metadata of one HTTP message.
