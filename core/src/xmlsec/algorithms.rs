@@ -227,10 +227,16 @@ impl C14nAlgorithm {
 /// The enveloped-signature transform (XML Signature §6.6.4).
 pub const TRANSFORM_ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
+/// The XPath filter transform (XML Signature §6.6.3); only one expression is supported.
+pub const TRANSFORM_XPATH: &str = "http://www.w3.org/TR/1999/REC-xpath-19991116";
+
 /// A Reference transform the engine supports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transform {
     EnvelopedSignature,
+    /// XPath `not(ancestor-or-self::P:Signature)` with P bound to the XML Signature
+    /// namespace: the pre-enveloped-signature idiom that drops every Signature subtree.
+    XPathNotSignature,
     /// A canonicalization, with the exc-c14n InclusiveNamespaces PrefixList (empty otherwise).
     C14n {
         algorithm: C14nAlgorithm,
@@ -242,6 +248,7 @@ impl Transform {
     pub fn uri(&self) -> &'static str {
         match self {
             Self::EnvelopedSignature => TRANSFORM_ENVELOPED,
+            Self::XPathNotSignature => TRANSFORM_XPATH,
             Self::C14n { algorithm, .. } => algorithm.uri(),
         }
     }

@@ -8,8 +8,9 @@
 //! 3. `ds:KeyName` matched against the `CarriedKeyName` of EncryptedKeys in the document
 //!    (each tried in turn: the one "for someone else" fails with "no key" and the next is
 //!    tried);
-//! 4. EncryptedKeys whose `ReferenceList` names this element (`DataReference URI="#id"`), the
-//!    WS-Security layout;
+//! 4. a WS-Security `SecurityTokenReference/Reference URI="#id"` naming an EncryptedKey;
+//!    and, only when the element has no KeyInfo, EncryptedKeys whose `ReferenceList` names
+//!    it (`DataReference URI="#id"`);
 //! 5. the [`KeyResolver`] (KeyName → named key, SecurityTokenReference, …).
 //!
 //! The decrypted view: the original [`Document`] is never changed. The decrypted document is
@@ -39,6 +40,9 @@ use crate::xml::{Document, NodeId, NodeKind};
 
 /// How deep EncryptedKeys may wrap each other (and RetrievalMethods chain) before giving up.
 const MAX_KEY_DEPTH: usize = 4;
+/// WS-Security 1.0 secext namespace (SecurityTokenReference).
+const NS_WSSE: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 /// At most this many EncryptedKey candidates are tried for one element.
 const MAX_CANDIDATES: usize = 64;
 
@@ -398,6 +402,18 @@ fn candidate_encrypted_keys(
                 )),
             }
         }
+        // WS-Security: <wsse:SecurityTokenReference><wsse:Reference URI="#ek"/> naming an
+        // EncryptedKey directly (other token references are the resolver's business).
+        for str_ in children_named(doc, ki, NS_WSSE, "SecurityTokenReference") {
+            for r in children_named(doc, str_, NS_WSSE, "Reference") {
+                let uri = doc.attribute(r, None, "URI").unwrap_or("").trim();
+                if let Some(Ok(Some(n))) = uri.strip_prefix('#').map(|id| ctx.ids.get(doc, id)) {
+                    if super::util::is_element(doc, n, NS_XENC, "EncryptedKey") {
+                        push(n, &mut out);
+                    }
+                }
+            }
+        }
         for kn in children_named(doc, ki, NS_DSIG, "KeyName") {
             let name = text(doc, kn);
             for ek in all_elements_named(doc, NS_XENC, "EncryptedKey") {
@@ -408,7 +424,10 @@ fn candidate_encrypted_keys(
             }
         }
     }
-    if let Some(id) = doc.attribute(owner, None, "Id") {
+    // The ReferenceList link is used only when the element has no KeyInfo at all: with a
+    // KeyInfo (e.g. a token reference to a key derived from that EncryptedKey), the
+    // EncryptedKey's own key is not necessarily the data key.
+    if let (None, Some(id)) = (key_info, doc.attribute(owner, None, "Id")) {
         let target = format!("#{id}");
         for ek in all_elements_named(doc, NS_XENC, "EncryptedKey") {
             let Some(rl) = doc.find_child(ek, Some(NS_XENC), "ReferenceList") else {

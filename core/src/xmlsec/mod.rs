@@ -6,6 +6,7 @@
 //! - [`signature`]: `ds:Signature` core validation.
 //! - [`encryption`]: EncryptedKey / EncryptedData decryption and the decrypted view.
 //! - [`standalone`]: the resolver of `wcfscope verify` / `wcfscope decrypt`.
+//! - [`util`]: ID index, strict base64, hex/base64 display helpers.
 
 pub mod algorithms;
 mod canon;
@@ -14,7 +15,7 @@ pub mod encryption;
 pub mod resolver;
 pub mod signature;
 pub mod standalone;
-mod util;
+pub mod util;
 
 pub use encryption::{
     decrypt_document, decrypt_encrypted_data, decrypt_encrypted_key, DecryptOutcome,

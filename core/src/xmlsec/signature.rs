@@ -14,7 +14,7 @@ use openssl::memcmp;
 
 use super::algorithms::{
     C14nAlgorithm, DigestAlgorithm, SignatureMethod, Transform, NS_DSIG, NS_EXC_C14N,
-    TRANSFORM_ENVELOPED,
+    TRANSFORM_ENVELOPED, TRANSFORM_XPATH,
 };
 use super::canon::{canonicalize, NodeSet};
 use super::crypto;
@@ -474,6 +474,8 @@ fn parse_transforms(
     for (&n, uri) in nodes.iter().zip(&uris) {
         if uri == TRANSFORM_ENVELOPED {
             out.push(Transform::EnvelopedSignature);
+        } else if uri == TRANSFORM_XPATH && is_not_signature_xpath(doc, n) {
+            out.push(Transform::XPathNotSignature);
         } else if let Some(algorithm) = C14nAlgorithm::from_uri(uri) {
             let inclusive_prefixes = if algorithm.is_exclusive() {
                 prefix_list(doc, n)
@@ -489,6 +491,28 @@ fn parse_transforms(
         }
     }
     (uris, Ok(out))
+}
+
+/// Whether an XPath Transform holds exactly `not(ancestor-or-self::P:Signature)` (spaces
+/// ignored) with P bound to the XML Signature namespace where the XPath element is.
+fn is_not_signature_xpath(doc: &Document, transform: NodeId) -> bool {
+    let Some(xp) = doc.find_child(transform, Some(NS_DSIG), "XPath") else {
+        return false;
+    };
+    let expr: String = doc
+        .text_content(xp)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let Some(prefix) = expr
+        .strip_prefix("not(ancestor-or-self::")
+        .and_then(|s| s.strip_suffix(":Signature)"))
+    else {
+        return false;
+    };
+    doc.in_scope_namespaces(xp)
+        .iter()
+        .any(|d| d.prefix.as_deref() == Some(prefix) && d.uri == NS_DSIG)
 }
 
 fn check_reference(
@@ -614,6 +638,36 @@ fn check_reference(
             Transform::EnvelopedSignature => {
                 // Removes the Signature containing the transform from the node-set.
                 set.exclude = Some(sig);
+            }
+            Transform::XPathNotSignature => {
+                // Drops every ds:Signature subtree; the node-set model holds one exclusion,
+                // which suffices when the referenced subtree contains at most one
+                // (outermost) Signature.
+                let inside: Vec<NodeId> = find_signatures(doc)
+                    .into_iter()
+                    .filter(|&s| {
+                        s == set.apex
+                            || doc.is_ancestor(set.apex, s)
+                            || set.apex == Document::DOCUMENT
+                    })
+                    .filter(|&s| {
+                        !find_signatures(doc)
+                            .iter()
+                            .any(|&o| o != s && doc.is_ancestor(o, s))
+                    })
+                    .collect();
+                match inside.as_slice() {
+                    [] => {}
+                    [one] if set.exclude.is_none_or(|e| e == *one) => set.exclude = Some(*one),
+                    _ => {
+                        fail(
+                            &mut rr,
+                            Unsupported,
+                            format!("unsupported transform {TRANSFORM_XPATH} (the XPath removes several Signature elements)"),
+                        );
+                        return rr;
+                    }
+                }
             }
             Transform::C14n {
                 algorithm,

@@ -29,6 +29,7 @@ use super::crypto;
 use super::encryption::{decrypt_encrypted_key, KeyFailure};
 use super::resolver::{KeyResolveError, KeyResolver, Resolved, VerificationKey};
 use super::util::{children_named, decode_base64, hex, text, IdIndex};
+use crate::keys::Keyring;
 use crate::xml::{Document, NodeId};
 
 struct PrivateKey {
@@ -219,6 +220,37 @@ fn leaf(certs: &[X509]) -> Option<&X509> {
 impl StandaloneResolver {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Everything a [`Keyring`] holds: private keys (with their certificates), certificates
+    /// and public keys, and symmetric keys (named ones match `ds:KeyName`).
+    pub fn from_keyring(keyring: &Keyring) -> Self {
+        let mut r = Self::new();
+        for entry in keyring.entries() {
+            let label = match entry.subject() {
+                Some(_) => format!("--key {} ({})", entry.label(), entry.source().display()),
+                None => format!("--key {}", entry.label()),
+            };
+            let cert = entry.certificate().map(|c| c.to_owned());
+            match entry.private_key() {
+                Some(pk) => r.add_private_key(pk.pkey().to_owned(), cert, label),
+                None => match cert {
+                    Some(c) => r.public_keys.push(PublicKey {
+                        key: entry.public_key(),
+                        cert: Some(c),
+                        label,
+                    }),
+                    None => r.add_public_key(entry.public_key(), label),
+                },
+            }
+        }
+        for k in keyring.symmetric_keys() {
+            r.add_symmetric(
+                k.name().map(str::to_string),
+                Zeroizing::new(k.key().to_vec()),
+            );
+        }
+        r
     }
 
     /// A private key (and its certificate, when known). `label` says where it came from.

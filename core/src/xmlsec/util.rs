@@ -12,6 +12,8 @@ use crate::xml::{Document, NodeId, NodeKind};
 const WSU_NS: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// SAML 1.x assertions carry their ID in `AssertionID` (SAML 1.1 §2.3.2).
+const SAML1_NS: &str = "urn:oasis:names:tc:SAML:1.0:assertion";
 
 /// Qualified name of an element as written ("" for non-elements).
 pub fn qname(doc: &Document, id: NodeId) -> String {
@@ -71,8 +73,9 @@ fn is_id_attribute(ns: Option<&str>, local: &str) -> bool {
     }
 }
 
-/// ID value → every element carrying it. Built once per document; lookups report values that
-/// appear on more than one element (the signature-wrapping set-up) instead of picking one.
+/// ID value → every element carrying it (plus `AssertionID` on SAML 1.x assertions). Built
+/// once per document; lookups report values that appear on more than one element (the
+/// signature-wrapping set-up) instead of picking one.
 pub struct IdIndex {
     map: HashMap<String, Vec<NodeId>>,
 }
@@ -84,8 +87,10 @@ impl IdIndex {
             let NodeKind::Element(e) = &n.kind else {
                 continue;
             };
+            let saml1 = e.name.is(Some(SAML1_NS), "Assertion");
             for a in &e.attributes {
-                if is_id_attribute(a.name.ns.as_deref(), &a.name.local) {
+                let saml_id = saml1 && a.name.ns.is_none() && a.name.local == "AssertionID";
+                if saml_id || is_id_attribute(a.name.ns.as_deref(), &a.name.local) {
                     let v = map.entry(a.value.clone()).or_default();
                     if !v.contains(&i) {
                         v.push(i);
