@@ -16,6 +16,9 @@
 //! ancestors' relative bases) is not performed; the nearest ancestor's value is copied as is
 //! when the apex has no xml:base of its own.
 
+use std::collections::HashSet;
+
+use super::scope::Bindings;
 use super::tree::{Document, Element, NodeId, NodeKind, XML_NS};
 
 /// A canonicalization algorithm, identified in XML Signature by its URI.
@@ -129,8 +132,8 @@ pub fn canonicalize(
         prefix_list,
         exclude,
         out: Vec::new(),
-        scope: Vec::new(),
-        rendered: Vec::new(),
+        scope: Bindings::default(),
+        rendered: Bindings::default(),
     };
     match doc.nodes.get(node).map(|n| &n.kind) {
         Some(NodeKind::Document) => c.document(node)?,
@@ -138,12 +141,11 @@ pub fn canonicalize(
             if exclude != Some(node) {
                 // The apex sees every namespace in scope from its ancestors (its own
                 // declarations are included here and applied again by `element`: harmless).
-                c.scope = doc
-                    .in_scope_namespaces(node)
-                    .into_iter()
-                    .filter(|d| d.prefix.as_deref() != Some("xml"))
-                    .map(|d| (d.prefix, d.uri))
-                    .collect();
+                for d in doc.in_scope_namespaces(node) {
+                    if d.prefix.as_deref() != Some("xml") {
+                        c.scope.push(d.prefix, d.uri);
+                    }
+                }
                 c.element(node, true, 0)?;
             }
         }
@@ -159,23 +161,21 @@ struct Canon<'d> {
     prefix_list: Vec<Option<String>>,
     exclude: Option<NodeId>,
     out: Vec<u8>,
-    /// In-scope namespace bindings, outermost first (`""` = no namespace).
-    scope: Vec<(Option<String>, String)>,
-    /// Namespace declarations rendered on output ancestors, outermost first.
-    rendered: Vec<(Option<String>, String)>,
+    /// In-scope namespace bindings (`""` = no namespace).
+    scope: Bindings,
+    /// Namespace declarations rendered on output ancestors.
+    rendered: Bindings,
 }
 
 impl Canon<'_> {
     fn document(&mut self, doc_node: NodeId) -> Result<(), C14nError> {
         let children = self.doc.children(doc_node);
         if self.doc.is_fragment {
-            self.scope = self
-                .doc
-                .context
-                .iter()
-                .filter(|d| d.prefix.as_deref() != Some("xml"))
-                .map(|d| (d.prefix.clone(), d.uri.clone()))
-                .collect();
+            for d in &self.doc.context {
+                if d.prefix.as_deref() != Some("xml") {
+                    self.scope.push(d.prefix.clone(), d.uri.clone());
+                }
+            }
             for c in children {
                 self.node(c, true, 0)?;
             }
@@ -248,11 +248,11 @@ impl Canon<'_> {
         let Some(e) = self.doc.element(id) else {
             return Ok(());
         };
-        let scope_mark = self.scope.len();
-        let rendered_mark = self.rendered.len();
+        let scope_mark = self.scope.mark();
+        let rendered_mark = self.rendered.mark();
         for d in &e.ns_decls {
             if d.prefix.as_deref() != Some("xml") {
-                self.scope.push((d.prefix.clone(), d.uri.clone()));
+                self.scope.push(d.prefix.clone(), d.uri.clone());
             }
         }
 
@@ -282,7 +282,9 @@ impl Canon<'_> {
             self.out.push(b'"');
         }
         self.out.push(b'>');
-        self.rendered.extend(decls);
+        for (p, u) in decls {
+            self.rendered.push(p, u);
+        }
 
         for &c in &e.children {
             self.node(c, false, depth + 1)?;
@@ -311,7 +313,7 @@ impl Canon<'_> {
             );
             candidates.extend(self.prefix_list.iter().cloned());
         } else if apex {
-            candidates.extend(self.scope.iter().map(|(p, _)| p.clone()));
+            candidates.extend(self.scope.prefixes().cloned());
             // Values only change where they are declared, so below the apex the element's own
             // declarations are the only candidates.
         } else {
@@ -325,13 +327,13 @@ impl Canon<'_> {
             if p.as_deref() == Some("xml") {
                 continue;
             }
-            let in_scope = lookup(&self.scope, p.as_ref());
+            let in_scope = self.scope.get(p.as_deref());
             let value = match (&p, in_scope) {
                 (_, Some(v)) => v,
                 (None, None) => "",
                 (Some(_), None) => continue, // a PrefixList entry not in scope
             };
-            let already = lookup(&self.rendered, p.as_ref()).unwrap_or("");
+            let already = self.rendered.get(p.as_deref()).unwrap_or("");
             // An empty value for a prefix cannot occur (XML 1.0 namespaces); for the default
             // namespace, "" vs nothing rendered means no xmlns="" is needed.
             if value != already {
@@ -357,15 +359,21 @@ impl Canon<'_> {
             })
             .collect();
         if apex && !self.method.is_exclusive() && !self.doc.is_fragment {
+            // Nearest ancestor wins; the apex's own xml:* attributes win over all.
+            let mut have: HashSet<String> = e
+                .attributes
+                .iter()
+                .filter(|a| a.name.ns.as_deref() == Some(XML_NS))
+                .map(|a| a.name.local.clone())
+                .collect();
             let mut cur = self.doc.nodes[id].parent;
             while let Some(p) = cur {
                 if let Some(pe) = self.doc.element(p) {
                     for a in &pe.attributes {
-                        let is_xml = a.name.ns.as_deref() == Some(XML_NS);
-                        let have = attrs.iter().any(|(ns, l, _, _)| {
-                            ns.as_deref() == Some(XML_NS) && *l == a.name.local
-                        });
-                        if is_xml && !have && self.method.inherits_xml_attr(&a.name.local) {
+                        if a.name.ns.as_deref() == Some(XML_NS)
+                            && self.method.inherits_xml_attr(&a.name.local)
+                            && have.insert(a.name.local.clone())
+                        {
                             attrs.push((
                                 a.name.ns.clone(),
                                 a.name.local.clone(),
@@ -381,17 +389,6 @@ impl Canon<'_> {
         attrs.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         attrs.into_iter().map(|(_, _, q, v)| (q, v)).collect()
     }
-}
-
-fn lookup<'a>(
-    bindings: &'a [(Option<String>, String)],
-    prefix: Option<&String>,
-) -> Option<&'a str> {
-    bindings
-        .iter()
-        .rev()
-        .find(|(p, _)| p.as_ref() == prefix)
-        .map(|(_, u)| u.as_str())
 }
 
 /// Text nodes: `&`, `<`, `>` and CR are escaped (C14N 1.0 §2.3 / 1.1 §2.3).
@@ -419,5 +416,162 @@ fn escape_attr(s: &str, out: &mut Vec<u8>) {
             b'\r' => out.extend_from_slice(b"&#xD;"),
             _ => out.push(b),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::xml::NsDecl;
+
+    fn run(src: &str, node: Option<&str>, method: C14nMethod, prefixes: &[&str]) -> String {
+        let doc = Document::parse(src.as_bytes()).unwrap();
+        let id = match node {
+            None => Document::DOCUMENT,
+            Some(local) => doc
+                .descendants(0)
+                .into_iter()
+                .find(|&n| doc.element(n).is_some_and(|e| e.name.local == local))
+                .unwrap(),
+        };
+        let prefixes: Vec<String> = prefixes.iter().map(|s| s.to_string()).collect();
+        String::from_utf8(canonicalize(&doc, id, method, &prefixes, None).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn uris_round_trip() {
+        for m in C14nMethod::ALL {
+            assert_eq!(C14nMethod::from_uri(m.uri()), Some(m));
+        }
+        assert_eq!(
+            C14nMethod::from_uri("http://www.w3.org/2001/10/xml-exc-c14n"),
+            None
+        );
+    }
+
+    #[test]
+    fn prolog_and_epilog() {
+        let src = "<?xml version=\"1.0\"?>\r\n<?pi  x ?>\n<!--c-->\n<a/>\n<!--d--><?e?>\n";
+        assert_eq!(
+            run(src, None, C14nMethod::Inclusive10WithComments, &[]),
+            "<?pi x ?>\n<!--c-->\n<a></a>\n<!--d-->\n<?e?>"
+        );
+        assert_eq!(
+            run(src, None, C14nMethod::Exclusive, &[]),
+            "<?pi x ?>\n<a></a>\n<?e?>"
+        );
+    }
+
+    #[test]
+    fn escaping_and_line_ends() {
+        let src = "<a t=\"&quot;&#9;&#10;&#13;&lt;>'&amp;\r\n\">&amp;&lt;&gt;&#13;\"'\r\n<![CDATA[<&>]]></a>";
+        assert_eq!(
+            run(src, None, C14nMethod::Inclusive10, &[]),
+            "<a t=\"&quot;&#x9;&#xA;&#xD;&lt;>'&amp; \">&amp;&lt;&gt;&#xD;\"'\n&lt;&amp;&gt;</a>"
+        );
+    }
+
+    #[test]
+    fn attribute_and_namespace_order() {
+        let src = r#"<a xmlns:b="urn:b" xmlns:z="urn:a" b:x="1" z:y="2" c="3" xmlns="urn:d"/>"#;
+        let want = r#"<a xmlns="urn:d" xmlns:b="urn:b" xmlns:z="urn:a" c="3" z:y="2" b:x="1"></a>"#;
+        assert_eq!(run(src, None, C14nMethod::Inclusive10, &[]), want);
+        assert_eq!(run(src, None, C14nMethod::Exclusive, &[]), want);
+    }
+
+    #[test]
+    fn default_namespace_undeclaration() {
+        let src = r#"<a xmlns="urn:d" xmlns:p="urn:p"><b xmlns=""><c xmlns=""/><p:d/></b><e xmlns="urn:d"/></a>"#;
+        assert_eq!(
+            run(src, None, C14nMethod::Inclusive10, &[]),
+            r#"<a xmlns="urn:d" xmlns:p="urn:p"><b xmlns=""><c></c><p:d></p:d></b><e></e></a>"#
+        );
+        assert_eq!(
+            run(src, None, C14nMethod::Exclusive, &[]),
+            r#"<a xmlns="urn:d"><b xmlns=""><c></c><p:d xmlns:p="urn:p"></p:d></b><e></e></a>"#
+        );
+        // Subtree whose in-scope default namespace is empty: no xmlns="" on the apex.
+        assert_eq!(
+            run(src, Some("b"), C14nMethod::Exclusive, &[]),
+            "<b><c></c><p:d xmlns:p=\"urn:p\"></p:d></b>"
+        );
+        assert_eq!(
+            run(src, Some("b"), C14nMethod::Inclusive10, &[]),
+            "<b xmlns:p=\"urn:p\"><c></c><p:d></p:d></b>"
+        );
+    }
+
+    #[test]
+    fn exclusive_prefix_list() {
+        let src = r#"<r xmlns="urn:d" xmlns:p="urn:p" xmlns:q="urn:q"><s><t q:a="1"/></s></r>"#;
+        assert_eq!(
+            run(src, Some("s"), C14nMethod::Exclusive, &[]),
+            r#"<s xmlns="urn:d"><t xmlns:q="urn:q" q:a="1"></t></s>"#
+        );
+        assert_eq!(
+            run(
+                src,
+                Some("s"),
+                C14nMethod::Exclusive,
+                &["p", "q", "missing"]
+            ),
+            r#"<s xmlns="urn:d" xmlns:p="urn:p" xmlns:q="urn:q"><t q:a="1"></t></s>"#
+        );
+    }
+
+    #[test]
+    fn xml_attributes_on_the_apex() {
+        let src = r#"<r xml:lang="en" xml:base="http://x/" xml:id="i" xml:space="preserve"><m xml:lang="de"><a/></m></r>"#;
+        assert_eq!(
+            run(src, Some("a"), C14nMethod::Inclusive10, &[]),
+            r#"<a xml:base="http://x/" xml:id="i" xml:lang="de" xml:space="preserve"></a>"#
+        );
+        assert_eq!(
+            run(src, Some("a"), C14nMethod::Inclusive11, &[]),
+            r#"<a xml:base="http://x/" xml:lang="de" xml:space="preserve"></a>"#
+        );
+        assert_eq!(run(src, Some("a"), C14nMethod::Exclusive, &[]), "<a></a>");
+    }
+
+    #[test]
+    fn excluded_subtree_is_left_out() {
+        let src = r#"<r xmlns:ds="urn:ds"><x>1</x><ds:Signature><ds:V/></ds:Signature><y/></r>"#;
+        let doc = Document::parse(src.as_bytes()).unwrap();
+        let sig = doc.children_elements(doc.root_element().unwrap())[1];
+        let out = canonicalize(&doc, 0, C14nMethod::Exclusive, &[], Some(sig)).unwrap();
+        assert_eq!(out, b"<r><x>1</x><y></y></r>");
+        let out = canonicalize(&doc, 0, C14nMethod::Inclusive10, &[], Some(sig)).unwrap();
+        assert_eq!(out, b"<r xmlns:ds=\"urn:ds\"><x>1</x><y></y></r>");
+    }
+
+    #[test]
+    fn fragment_in_context() {
+        let ctx = [
+            NsDecl {
+                prefix: None,
+                uri: "urn:d".into(),
+            },
+            NsDecl {
+                prefix: Some("p".into()),
+                uri: "urn:p".into(),
+            },
+        ];
+        let doc = Document::parse_fragment_in_context(b" <a>x</a><p:b/> ", &ctx).unwrap();
+        let out = canonicalize(&doc, 0, C14nMethod::Exclusive, &[], None).unwrap();
+        assert_eq!(
+            out,
+            b" <a xmlns=\"urn:d\">x</a><p:b xmlns:p=\"urn:p\"></p:b> "
+        );
+    }
+
+    #[test]
+    fn rejects_non_element_nodes() {
+        let doc = Document::parse(b"<a>t</a>").unwrap();
+        assert_eq!(
+            canonicalize(&doc, 2, C14nMethod::Exclusive, &[], None),
+            Err(C14nError::NotElementOrDocument(2))
+        );
+        assert!(canonicalize(&doc, 99, C14nMethod::Exclusive, &[], None).is_err());
     }
 }

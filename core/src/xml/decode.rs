@@ -7,16 +7,23 @@
 
 use super::error::{XmlError, XmlErrorKind};
 
+/// The encoding the input bytes were in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InputEncoding {
+    Utf8,
+    Utf16,
+}
+
 /// Decodes `bytes` to UTF-8. Errors name the offset of the first undecodable unit.
-pub(crate) fn decode(bytes: &[u8]) -> Result<String, XmlError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<(String, InputEncoding), XmlError> {
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return utf8(rest);
+        return utf8(rest).map(|s| (s, InputEncoding::Utf8));
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        return utf16(rest, u16::from_le_bytes);
+        return utf16(rest, u16::from_le_bytes).map(|s| (s, InputEncoding::Utf16));
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        return utf16(rest, u16::from_be_bytes);
+        return utf16(rest, u16::from_be_bytes).map(|s| (s, InputEncoding::Utf16));
     }
     // UTF-16 without a BOM starts with "<\0" or "\0<"; say so instead of a confusing error.
     if bytes.starts_with(&[b'<', 0]) || bytes.starts_with(&[0, b'<']) {
@@ -26,7 +33,35 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<String, XmlError> {
             XmlErrorKind::Encoding("UTF-16 without byte order mark is not supported".into()),
         ));
     }
-    utf8(bytes)
+    utf8(bytes).map(|s| (s, InputEncoding::Utf8))
+}
+
+/// Checks the XML declaration's `encoding` against what the bytes were decoded as. Single-byte
+/// ASCII-compatible encodings are accepted only when the text is pure ASCII (then the bytes
+/// mean the same in UTF-8); anything else would need transcoding we do not do.
+pub(crate) fn check_declared(
+    declared: &str,
+    input: InputEncoding,
+    text: &str,
+) -> Result<(), String> {
+    let d = declared.to_ascii_lowercase();
+    let ok = match d.as_str() {
+        "utf-8" | "utf8" => input == InputEncoding::Utf8,
+        "utf-16" | "utf-16le" | "utf-16be" | "ucs-2" => input == InputEncoding::Utf16,
+        "us-ascii" | "ascii" | "iso-8859-1" | "latin1" | "iso-8859-15" | "windows-1252" => {
+            input == InputEncoding::Utf8 && text.is_ascii()
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "declared encoding '{declared}' does not match the input ({input:?}); only UTF-8, \
+             UTF-16 with a byte order mark, and ASCII-only text in ASCII-compatible encodings \
+             are supported"
+        ))
+    }
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, XmlError> {

@@ -16,6 +16,7 @@ mod decode;
 mod error;
 mod parse;
 mod pretty;
+mod scope;
 mod tree;
 
 pub use c14n::{canonicalize, C14nError, C14nMethod};

@@ -12,8 +12,9 @@ use std::collections::HashSet;
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
-use super::decode::decode;
+use super::decode::{check_declared, decode, InputEncoding};
 use super::error::{XmlError, XmlErrorKind};
+use super::scope::Bindings;
 use super::tree::{
     Attribute, Document, Element, Node, NodeId, NodeKind, NsDecl, QName, XMLNS_NS, XML_NS,
 };
@@ -47,8 +48,8 @@ impl Document {
 
     /// Parses a whole document with explicit limits.
     pub fn parse_with_limits(bytes: &[u8], limits: &ParseLimits) -> Result<Document, XmlError> {
-        let text = decode(bytes)?;
-        Builder::new(&text, limits, None).run()
+        let (text, enc) = decode(bytes)?;
+        Builder::new(&text, enc, limits, None).run()
     }
 
     /// Parses XML content (any number of top-level elements, text, comments, PIs) in the
@@ -60,8 +61,8 @@ impl Document {
         bytes: &[u8],
         in_scope: &[NsDecl],
     ) -> Result<Document, XmlError> {
-        let text = decode(bytes)?;
-        Builder::new(&text, &ParseLimits::default(), Some(in_scope)).run()
+        let (text, enc) = decode(bytes)?;
+        Builder::new(&text, enc, &ParseLimits::default(), Some(in_scope)).run()
     }
 }
 
@@ -92,28 +93,34 @@ struct RawAttr<'s> {
 
 struct Builder<'s> {
     src: &'s str,
+    encoding: InputEncoding,
     limits: &'s ParseLimits,
     fragment: bool,
     nodes: Vec<Node>,
     stack: Vec<Open>,
     /// Namespace bindings, outermost first; `None` prefix is the default namespace and an
     /// empty URI means "no namespace".
-    scopes: Vec<(Option<String>, String)>,
+    scopes: Bindings,
     context: Vec<NsDecl>,
     root_seen: bool,
     pending: Option<PendingText>,
 }
 
 impl<'s> Builder<'s> {
-    fn new(src: &'s str, limits: &'s ParseLimits, context: Option<&[NsDecl]>) -> Self {
+    fn new(
+        src: &'s str,
+        encoding: InputEncoding,
+        limits: &'s ParseLimits,
+        context: Option<&[NsDecl]>,
+    ) -> Self {
         let context = context.map(<[NsDecl]>::to_vec);
-        let scopes = context
-            .iter()
-            .flatten()
-            .map(|d| (d.prefix.clone(), d.uri.clone()))
-            .collect();
+        let mut scopes = Bindings::default();
+        for d in context.iter().flatten() {
+            scopes.push(d.prefix.clone(), d.uri.clone());
+        }
         Builder {
             src,
+            encoding,
             limits,
             fragment: context.is_some(),
             nodes: vec![Node {
@@ -156,7 +163,13 @@ impl<'s> Builder<'s> {
             let end = pos(reader.buffer_position()).min(self.src.len());
             match event {
                 Event::Text(_) => {
-                    let raw = &self.src[start..end];
+                    let raw = slice(self.src, start, end);
+                    if let Some(at) = raw.find("]]>") {
+                        return Err(self.err(
+                            start + at,
+                            XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
+                        ));
+                    }
                     self.push_text(&normalize_eol(raw), start, end);
                 }
                 Event::GeneralRef(r) => {
@@ -171,6 +184,9 @@ impl<'s> Builder<'s> {
                         Event::Empty(_) => self.start_element(start, end, true)?,
                         Event::End(_) => self.end_element(start, end)?,
                         Event::CData(_) => {
+                            if self.stack.is_empty() && !self.fragment {
+                                return Err(self.err(start, XmlErrorKind::ContentOutsideRoot));
+                            }
                             let body = slice(self.src, start + 9, end.saturating_sub(3));
                             let kind = NodeKind::CData(normalize_eol(body));
                             self.add_content(kind, start, end)?;
@@ -181,7 +197,7 @@ impl<'s> Builder<'s> {
                             self.add_content(kind, start, end)?;
                         }
                         Event::PI(_) => self.pi(start, end)?,
-                        Event::Decl(_) => {
+                        Event::Decl(decl) => {
                             if start != 0 {
                                 return Err(self.err(
                                     start,
@@ -189,6 +205,16 @@ impl<'s> Builder<'s> {
                                         "XML declaration is only allowed at the very start".into(),
                                     ),
                                 ));
+                            }
+                            match decl.encoding() {
+                                None => {}
+                                Some(Ok(declared)) => {
+                                    check_declared(&declared, self.encoding, self.src)
+                                        .map_err(|m| self.err(start, XmlErrorKind::Encoding(m)))?;
+                                }
+                                Some(Err(e)) => {
+                                    return Err(self.err(start, XmlErrorKind::Syntax(e.to_string())))
+                                }
                             }
                         }
                         Event::DocType(_) => {
@@ -320,7 +346,7 @@ impl<'s> Builder<'s> {
         }
         check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
 
-        let scope_mark = self.scopes.len();
+        let scope_mark = self.scopes.mark();
         let mut seen_raw = HashSet::new();
         let mut ns_decls = Vec::new();
         let mut plain = Vec::new();
@@ -343,7 +369,7 @@ impl<'s> Builder<'s> {
                 Some(prefix) => {
                     check_ns_decl(prefix.as_deref(), &value)
                         .map_err(|k| self.err(a.span.start, k))?;
-                    self.scopes.push((prefix.clone(), value.clone()));
+                    self.scopes.push(prefix.clone(), value.clone());
                     ns_decls.push(NsDecl { prefix, uri: value });
                 }
                 None => plain.push((a, value)),
@@ -451,11 +477,7 @@ impl<'s> Builder<'s> {
     }
 
     fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
-        self.scopes
-            .iter()
-            .rev()
-            .find(|(p, _)| p.as_deref() == prefix)
-            .map(|(_, u)| u.as_str())
+        self.scopes.get(prefix)
     }
 }
 
@@ -822,6 +844,10 @@ mod tests {
         assert_eq!(err("<a/><b/>").kind, XmlErrorKind::MultipleRoots);
         assert_eq!(err("<a/>x").kind, XmlErrorKind::ContentOutsideRoot);
         assert_eq!(err("x<a/>").kind, XmlErrorKind::ContentOutsideRoot);
+        assert_eq!(
+            err("<a/><![CDATA[ ]]>").kind,
+            XmlErrorKind::ContentOutsideRoot
+        );
         assert_eq!(err("  ").kind, XmlErrorKind::NoRoot);
         assert!(matches!(err("<a>").kind, XmlErrorKind::UnclosedElement(_)));
         let e = err("<a></a></b>");
@@ -842,6 +868,12 @@ mod tests {
             XmlErrorKind::DuplicateAttribute(_)
         ));
         assert!(matches!(err("<a b='<'/>").kind, XmlErrorKind::Syntax(_)));
+        let e = err("<a>x]]>y</a>");
+        assert!(
+            matches!(e.kind, XmlErrorKind::Syntax(_)) && e.offset == 4,
+            "{e}"
+        );
+        assert!(Document::parse(b"<a>]]&gt;]]</a>").is_ok());
         assert!(matches!(
             err("<a>&#0;</a>").kind,
             XmlErrorKind::InvalidCharRef(_)
@@ -858,6 +890,17 @@ mod tests {
             err("<a/><?xml version='1.0'?>").kind,
             XmlErrorKind::Syntax(_)
         ));
+    }
+
+    #[test]
+    fn markup_characters_inside_attribute_values() {
+        let d = parse(r#"<a b="x>y/" c='"/>' d="/"/>"#);
+        let root = d.root_element().unwrap();
+        assert_eq!(d.attribute(root, None, "b"), Some("x>y/"));
+        assert_eq!(d.attribute(root, None, "c"), Some("\"/>"));
+        assert_eq!(d.attribute(root, None, "d"), Some("/"));
+        let d = parse(r#"<a b=">"><c/></a>"#);
+        assert_eq!(d.children_elements(d.root_element().unwrap()).len(), 1);
     }
 
     #[test]
@@ -927,6 +970,43 @@ mod tests {
         assert_eq!(d.element(top[2]).unwrap().name.ns.as_deref(), Some("urn:d"));
         assert_eq!(d.in_scope_namespaces(top[2]).len(), 2);
         assert!(Document::parse_fragment_in_context(b"<q:a/>", &ctx).is_err());
+    }
+
+    #[test]
+    fn never_panics_on_random_mutations() {
+        let src = br#"<?xml version="1.0"?><!--p--><s:E xmlns:s="urn:s" xmlns="urn:d" a="1&amp;&#x9;"><s:H xml:lang="en"><![CDATA[x]]></s:H><?p d?>t&#x41;&lt;<b xmlns="" c:d="2" xmlns:c="urn:c"/></s:E>"#;
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"<>/&;#x:=\"' \r\n]![-?abcsxmlns\x80\xC3\xFF\x00";
+        for _ in 0..5000 {
+            let mut m = src.to_vec();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % m.len() as u64) as usize;
+                let b = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => m[at] = b,
+                    1 => m.insert(at, b),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+            }
+            if let Ok(d) = Document::parse(&m) {
+                // Whatever parsed must be internally consistent.
+                for n in &d.nodes {
+                    assert!(n.span.start <= n.span.end && n.span.end <= d.source.len());
+                }
+                let _ = crate::xml::pretty(&d, 0);
+                for m in crate::xml::C14nMethod::ALL {
+                    crate::xml::canonicalize(&d, 0, m, &[], None).unwrap();
+                }
+            }
+        }
     }
 
     #[test]

@@ -241,22 +241,21 @@ impl Document {
     /// The implicit `xml` prefix is not listed. Sorted by prefix, default namespace first.
     pub fn in_scope_namespaces(&self, id: NodeId) -> Vec<NsDecl> {
         let mut seen: Vec<NsDecl> = Vec::new();
+        let mut prefixes = std::collections::HashSet::new();
+        let mut take = |d: &NsDecl| {
+            if prefixes.insert(d.prefix.clone()) {
+                seen.push(d.clone());
+            }
+        };
         let mut cur = Some(id);
         while let Some(n) = cur {
             if let Some(e) = self.element(n) {
-                for d in &e.ns_decls {
-                    if !seen.iter().any(|s| s.prefix == d.prefix) {
-                        seen.push(d.clone());
-                    }
-                }
+                // Within one element a prefix is declared at most once.
+                e.ns_decls.iter().for_each(&mut take);
             }
             cur = self.nodes.get(n).and_then(|x| x.parent);
         }
-        for d in self.context.iter().rev() {
-            if !seen.iter().any(|s| s.prefix == d.prefix) {
-                seen.push(d.clone());
-            }
-        }
+        self.context.iter().rev().for_each(&mut take);
         seen.sort_by(|a, b| a.prefix.cmp(&b.prefix));
         seen
     }
