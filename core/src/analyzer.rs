@@ -97,7 +97,7 @@ pub fn analyze_files(
                     }
                     on_progress(Progress {
                         bytes_done: source.bytes_read(),
-                        bytes_total: source.total_bytes(),
+                        bytes_total: source.total_bytes().unwrap_or(0),
                         packets,
                         messages: analyzer.messages.len(),
                     });
@@ -108,7 +108,7 @@ pub fn analyze_files(
     }
     on_progress(Progress {
         bytes_done: source.bytes_read(),
-        bytes_total: source.total_bytes(),
+        bytes_total: source.total_bytes().unwrap_or(0),
         packets,
         messages: analyzer.messages.len(),
     });
