@@ -235,9 +235,7 @@ impl<'a> WsResolver<'a> {
                         c.digest(MessageDigest::sha1())
                             .is_ok_and(|d| d.as_ref() == value.as_slice())
                     },
-                    self.keys
-                        .by_thumbprint(value)
-                        .and_then(|e| e.public_key().map(|k| (k, e.label.clone()))),
+                    self.keys.by_thumbprint(value).map(|e| (e.public, e.label)),
                     format!("ThumbprintSHA1 {}", to_hex(value)),
                 ),
                 ns::KI_SKI => self.certificate(
@@ -245,9 +243,7 @@ impl<'a> WsResolver<'a> {
                         c.subject_key_id()
                             .is_some_and(|s| s.as_slice() == value.as_slice())
                     },
-                    self.keys
-                        .by_ski(value)
-                        .and_then(|e| e.public_key().map(|k| (k, e.label.clone()))),
+                    self.keys.by_ski(value).map(|e| (e.public, e.label)),
                     format!("SubjectKeyIdentifier {}", to_hex(value)),
                 ),
                 other => Err(KeyResolveError::Unsupported(format!(
@@ -257,10 +253,7 @@ impl<'a> WsResolver<'a> {
             StrRef::IssuerSerial { issuer, serial } => self
                 .keys
                 .by_issuer_serial(issuer, serial)
-                .and_then(|e| {
-                    e.public_key()
-                        .map(|k| KeyMaterial::Public(k, e.label.clone()))
-                })
+                .map(|e| KeyMaterial::Public(e.public, e.label))
                 .ok_or_else(|| {
                     not_found(format!(
                         "no certificate issued by '{issuer}' with serial {serial} in the keyring"
@@ -407,14 +400,14 @@ impl<'a> WsResolver<'a> {
         let Some(entry) = entry else {
             return Err(not_found(format!("the EncryptedKey is for the certificate named by {}, which is not in the keyring{whose}", r.describe())));
         };
-        let Some(private) = entry.private.as_ref() else {
+        let Some(private) = entry.private else {
             return Err(not_found(format!(
                 "the keyring holds {} but not its private key{whose}",
                 entry.label
             )));
         };
         let key =
-            crate::xmlsec::crypto::rsa_decrypt(private, transport, ciphertext).map_err(|e| {
+            crate::xmlsec::crypto::rsa_decrypt(&private, transport, ciphertext).map_err(|e| {
                 KeyResolveError::Failed(format!("RSA decryption with {} failed: {e}", entry.label))
             })?;
         Ok(Resolved {

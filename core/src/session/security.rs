@@ -97,11 +97,11 @@ impl SecurityStage {
         let (keys, problems) = KeyStore::load(&options.keys, &options.sct_keys);
         diagnostics.extend(problems.into_iter().map(Diagnostic::error));
         let mut registry = Registry::default();
-        for (id, key) in &keys.sct_keys {
+        for (id, key) in keys.sct_keys() {
             registry.add_sct(SctEntry {
-                identifier: id.clone(),
+                identifier: id,
                 instance: None,
-                key: key.clone(),
+                key,
                 source: KeySource::Manual,
                 issued_by: None,
             });

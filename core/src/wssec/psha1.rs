@@ -3,46 +3,20 @@
 //! `A(0) = seed`, `A(i) = HMAC_SHA1(secret, A(i-1))`,
 //! output = `HMAC_SHA1(secret, A(1) ‖ seed) ‖ HMAC_SHA1(secret, A(2) ‖ seed) ‖ …`.
 //!
-//! Kept here (small, self-contained) so the WS-Security layer does not wait for the keyring;
-//! `keys::psha1` computes the same function.
+//! The computation lives in `keys::psha1`; this module pins it to the WS-Security known
+//! answers (spec sheet §5.4) and gives WS-Security callers string errors.
 
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
 use zeroize::Zeroizing;
 
-/// Largest offset + length we derive (WCF caps derivation far below this).
-pub const MAX_OUTPUT: usize = 1 << 20;
-
-fn hmac_sha1(secret: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, String> {
-    let key = PKey::hmac(secret).map_err(|e| format!("HMAC-SHA1 key: {e}"))?;
-    let mut s = Signer::new(MessageDigest::sha1(), &key).map_err(|e| format!("HMAC-SHA1: {e}"))?;
-    for p in parts {
-        s.update(p).map_err(|e| format!("HMAC-SHA1: {e}"))?;
-    }
-    s.sign_to_vec().map_err(|e| format!("HMAC-SHA1: {e}"))
-}
-
-/// `length` bytes of P_SHA1(secret, seed) starting at byte `offset` of the stream.
+/// `length` bytes of P_SHA1(secret, seed) starting at byte `offset` of the stream (the
+/// keyring's implementation; errors name the offending offset and length).
 pub fn p_sha1(
     secret: &[u8],
     seed: &[u8],
     offset: usize,
     length: usize,
 ) -> Result<Zeroizing<Vec<u8>>, String> {
-    let end = offset
-        .checked_add(length)
-        .filter(|&e| e <= MAX_OUTPUT)
-        .ok_or_else(|| {
-            format!("P_SHA1: offset {offset} + length {length} exceeds {MAX_OUTPUT} bytes")
-        })?;
-    let mut out = Zeroizing::new(Vec::with_capacity(end + 20));
-    let mut a = Zeroizing::new(seed.to_vec());
-    while out.len() < end {
-        *a = hmac_sha1(secret, &[&a])?;
-        out.extend_from_slice(&hmac_sha1(secret, &[&a, seed])?);
-    }
-    Ok(Zeroizing::new(out[offset..end].to_vec()))
+    crate::keys::p_sha1(secret, seed, offset, length).map_err(|e| format!("P_SHA1: {e}"))
 }
 
 #[cfg(test)]

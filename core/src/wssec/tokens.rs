@@ -12,7 +12,7 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 /// Largest DerivedKeyToken Length / Offset accepted (WCF only derives 16–32 bytes).
-const MAX_DKT_BYTES: u64 = 4096;
+const MAX_DKT_BYTES: u64 = 1024;
 /// Largest Nonce / Label accepted.
 const MAX_NONCE: usize = 1024;
 
@@ -177,7 +177,7 @@ impl DerivedKeyToken {
                 .ok_or("DerivedKeyToken Generation × Length overflows")?,
             (None, None) => 0,
         };
-        if offset > MAX_DKT_BYTES * 64 {
+        if offset > MAX_DKT_BYTES * 32 {
             return Err(format!("DerivedKeyToken Offset {offset} is out of range"));
         }
         Ok((offset as usize, length as usize))
