@@ -356,8 +356,7 @@ pub fn coverage(c: &Coverage<'_>) -> CheckInfo {
             | MessageKind::SctAmend
             | MessageKind::SctAmendResponse
     );
-    if wants_encryption && !c.body_encrypted && doc.children_elements(c.env.body).first().is_some()
-    {
+    if wants_encryption && !c.body_encrypted && !doc.children_elements(c.env.body).is_empty() {
         problems.push("Body not encrypted".into());
     }
     let detail = format!(

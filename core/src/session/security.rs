@@ -63,6 +63,9 @@ pub struct MessageContext<'a> {
     pub clues: &'a mut SessionClues,
 }
 
+/// An SCT key learned from an RSTR: the key, where it came from, and how (plain words).
+type Learned = (Zeroizing<Vec<u8>>, KeySource, Vec<String>);
+
 /// Everything one pass over one form of the message produced.
 struct Pass {
     view: Envelope,
@@ -772,9 +775,7 @@ impl SecurityStage {
             })
             .or_else(|| self.rsts.iter().rev().find(|(i, _, _)| *i < index))
             .map(|(i, _, r)| (*i, r.clone()));
-        let learned: Result<(Zeroizing<Vec<u8>>, KeySource, Vec<String>), String> = match &rstr
-            .proof
-        {
+        let learned: Result<Learned, String> = match &rstr.proof {
             Some(ProofToken::ComputedKey(alg)) => {
                 if !alg.ends_with("/CK/PSHA1") {
                     Err(format!(

@@ -83,11 +83,11 @@ fn decode_secret(doc: &Document, node: NodeId, what: &str) -> Result<Zeroizing<V
     Ok(bytes)
 }
 
+/// Entropy bytes (BinarySecret), or the name of what else the Entropy element holds.
+type Entropy = (Option<Zeroizing<Vec<u8>>>, Option<String>);
+
 /// Entropy/BinarySecret, or the name of what else the Entropy holds.
-fn read_entropy(
-    doc: &Document,
-    node: NodeId,
-) -> Result<(Option<Zeroizing<Vec<u8>>>, Option<String>), String> {
+fn read_entropy(doc: &Document, node: NodeId) -> Result<Entropy, String> {
     let Some(ent) = trust_child(doc, node, "Entropy") else {
         return Ok((None, None));
     };
