@@ -45,6 +45,14 @@ pub fn shown(env: &Envelope, sec: Option<NodeId>, node: NodeId) -> Result<(), St
     if env.header.is_some() && parent == env.header {
         return Ok(());
     }
+    // A decrypted WSS 1.1 EncryptedHeader: the header block sits inside its wrapper.
+    let grandparent = parent.and_then(|p| doc.nodes.get(p)).and_then(|n| n.parent);
+    let in_encrypted_header = parent
+        .and_then(|p| doc.element(p))
+        .is_some_and(|e| e.name.is(Some(WSSE11), "EncryptedHeader"));
+    if env.header.is_some() && grandparent == env.header && in_encrypted_header {
+        return Ok(());
+    }
     if let Some(sec) = sec {
         if doc.is_ancestor(sec, node) {
             return Ok(());
@@ -392,6 +400,26 @@ pub fn coverage(c: &Coverage<'_>) -> CheckInfo {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_elements() {
+        let xml = format!(
+            r#"<s:Envelope xmlns:s="{SOAP12_NS}" xmlns:k="{WSSE11}"><s:Header><h1/><k:EncryptedHeader><h2/></k:EncryptedHeader><w><s:Body/><h3/></w></s:Header><s:Body><x/></s:Body></s:Envelope>"#
+        );
+        let env = Envelope::parse(xml.as_bytes()).unwrap();
+        let d = &env.doc;
+        let header = env.header.unwrap();
+        let kids = d.children_elements(header);
+        let (h1, eh, w) = (kids[0], kids[1], kids[2]);
+        let h2 = d.children_elements(eh)[0];
+        let (fake_body, h3) = (d.children_elements(w)[0], d.children_elements(w)[1]);
+        assert!(shown(&env, None, h1).is_ok());
+        assert!(shown(&env, None, h2).is_ok());
+        assert!(shown(&env, None, env.body).is_ok());
+        assert!(shown(&env, None, d.children_elements(env.body)[0]).is_ok());
+        assert!(shown(&env, None, fake_body).unwrap_err().contains("not the message's Body"));
+        assert!(shown(&env, None, h3).unwrap_err().contains("nested inside <w>"));
+    }
 
     #[test]
     fn whitespace_modes() {

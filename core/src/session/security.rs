@@ -420,14 +420,20 @@ impl SecurityStage {
                     let method = trust::encrypted_key_method(doc, *ek).unwrap_or_default();
                     let r = match res {
                         Ok(k) => {
+                            // The resolver's source reads "... private key of CN=…": keep that part.
+                            let holder = k
+                                .source
+                                .find("private key of ")
+                                .map(|i| k.source[i..].to_string())
+                                .unwrap_or_else(|| k.source.clone());
                             ek_steps.push(SecurityStep {
-                                title: format!("Opened EncryptedKey #{id} with the {}", k.source),
+                                title: format!("Opened EncryptedKey #{id} with the {holder}"),
                                 details: vec![
                                     format!("algorithm: {method}"),
                                     format!("key length: {} bytes", k.key.len()),
                                     format!("EncryptedKeySHA1: {}", STANDARD.encode(&sha1)),
                                 ],
-                                derives: vec![(k.source.clone(), format!("EncryptedKey #{id}"))],
+                                derives: vec![(holder.clone(), format!("EncryptedKey #{id}"))],
                             });
                             ephemeral.push((
                                 sha1.clone(),
@@ -462,6 +468,15 @@ impl SecurityStage {
         let resolver = WsResolver::new(&tokens, &self.registry, &self.keys, is_response);
         resolver.steps.borrow_mut().extend(ek_steps);
         let dec = xmlsec::decrypt_document(doc, &resolver);
+        // What each opened EncryptedData turned into (its first element), for the steps.
+        let mut replaced: HashMap<NodeId, String> = HashMap::new();
+        if let Some(d) = &dec.decrypted {
+            for rep in &d.replacements {
+                if let Some(n) = rep.new_nodes.iter().find_map(|&n| d.doc.element(n)) {
+                    replaced.insert(rep.original, n.name.qualified());
+                }
+            }
+        }
         let mut encrypted_names = Vec::new();
         let mut body_encrypted = false;
         for r in &dec.results {
@@ -475,7 +490,18 @@ impl SecurityStage {
                     Some(e) if e.name.local == "EncryptedHeader" => {
                         "a header (EncryptedHeader)".to_string()
                     }
-                    _ => format!("EncryptedData #{}", r.id.clone().unwrap_or_default()),
+                    _ => replaced
+                        .get(&r.node)
+                        .map(|n| format!("<{n}>"))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "{} in <{}>",
+                                r.data_type.label(),
+                                doc.element(p)
+                                    .map(|e| e.name.qualified())
+                                    .unwrap_or_default()
+                            )
+                        }),
                 },
                 None => "EncryptedData".into(),
             };
@@ -634,7 +660,8 @@ impl SecurityStage {
                         }
                     }
                     if let Some(e) = &rf.error {
-                        if !matches!(r.verdict, xmlsec::SignatureVerdict::Valid) {
+                        let said = r.verdict.reason().is_some_and(|v| v.contains(e.as_str()));
+                        if !matches!(r.verdict, xmlsec::SignatureVerdict::Valid) && !said {
                             errors.push(format!(
                                 "{sig_name}: reference {} ({}): {e}",
                                 rf.uri.clone().unwrap_or_default(),
@@ -865,7 +892,25 @@ impl SecurityStage {
                         source_name(source)
                     ),
                     details,
-                    derives: vec![("bootstrap".into(), format!("SCT {}", sct.identifier))],
+                    derives: match source {
+                        KeySource::Computed => vec![
+                            (
+                                format!(
+                                    "RST entropy (message {})",
+                                    rst.as_ref().map(|r| r.0).unwrap_or(index)
+                                ),
+                                format!("SCT {}", sct.identifier),
+                            ),
+                            (
+                                format!("RSTR entropy (message {index})"),
+                                format!("SCT {}", sct.identifier),
+                            ),
+                        ],
+                        _ => vec![(
+                            format!("RSTR proof token (message {index})"),
+                            format!("SCT {}", sct.identifier),
+                        )],
+                    },
                 });
                 let issued_by = rst.as_ref().map(|r| r.0).or(Some(index));
                 self.registry.add_sct(SctEntry {
