@@ -35,6 +35,8 @@ use zeroize::Zeroizing;
 
 /// Most header children looked at (hostile input bound).
 const MAX_HEADER_ITEMS: usize = 10_000;
+/// EncryptedKeys opened per message (each costs an RSA private-key operation).
+const MAX_ENCRYPTED_KEYS: usize = 16;
 /// Requests remembered for pairing RSTRs and SignatureConfirmations.
 const MAX_REMEMBERED: usize = 10_000;
 
@@ -68,6 +70,8 @@ type Learned = (Zeroizing<Vec<u8>>, KeySource, Vec<String>);
 
 /// Everything one pass over one form of the message produced.
 struct Pass {
+    /// The header's tokens (for a proof token that refers to them).
+    tokens: MsgTokens,
     view: Envelope,
     decrypted_any: bool,
     decryption: Decryption,
@@ -151,7 +155,15 @@ impl SecurityStage {
                     )));
         let Some(sec) = env.security_header() else {
             // No WS-Security: WS-Trust bodies in clear (transport security) still teach keys.
-            self.learn(env, info, clues, detail, diagnostics, true);
+            self.learn(
+                env,
+                info,
+                clues,
+                detail,
+                diagnostics,
+                true,
+                &MsgTokens::default(),
+            );
             return;
         };
         let pass = self.analyse(env, index, is_response);
@@ -287,7 +299,7 @@ impl SecurityStage {
                     diagnostics,
                     format!("cookie:{id}"),
                     Diagnostic::warning(format!(
-                        "SCT {id} is a cookie-mode token (its key travels inside a DPAPI-protected dnse:Cookie, which the service certificate cannot open); its key comes from the RST/SCT and RSTR/SCT bootstrap, which is not in this capture or was not opened — give the key with --sct-key {id}=HEX, or capture the bootstrap"
+                        "SCT {id} is a cookie-mode token: its key travels inside a dnse:Cookie protected with Windows DPAPI, which the service certificate cannot open (that would need the service account's DPAPI master key). Its key comes from the RST/SCT and RSTR/SCT bootstrap, which is not in this capture or was not opened — give the key with --sct-key {id}=HEX, or capture the bootstrap"
                     ))
                     .for_msg(index),
                 );
@@ -320,8 +332,8 @@ impl SecurityStage {
                 );
             }
         }
-        let view = pass.view;
-        self.learn(&view, info, clues, detail, diagnostics, false);
+        let Pass { view, tokens, .. } = pass;
+        self.learn(&view, info, clues, detail, diagnostics, false, &tokens);
     }
 
     /// One pass over a form of the message: tokens, decryption, signatures.
@@ -330,6 +342,7 @@ impl SecurityStage {
         let mut errors = Vec::new();
         let mut tokens = MsgTokens::default();
         let mut eks: Vec<(String, NodeId)> = Vec::new();
+        let mut too_many_eks = false;
         let mut cookie_scts = Vec::new();
         let mut header_scts = Vec::new();
         let sec = env.security_header();
@@ -367,6 +380,14 @@ impl SecurityStage {
                                     wsu_id(doc, item).unwrap_or_default()
                                 )),
                             }
+                        }
+                    }
+                    (Some(XENC), "EncryptedKey") if eks.len() >= MAX_ENCRYPTED_KEYS => {
+                        if !too_many_eks {
+                            too_many_eks = true;
+                            errors.push(format!(
+                                "more than {MAX_ENCRYPTED_KEYS} EncryptedKeys in the Security header; the rest are ignored"
+                            ));
                         }
                     }
                     (Some(XENC), "EncryptedKey") => {
@@ -722,7 +743,9 @@ impl SecurityStage {
         let usage = resolver.usage.borrow().clone();
         let steps = resolver.steps.borrow().clone();
         let missing_scts = resolver.missing_scts.borrow().clone();
+        drop(resolver);
         Pass {
+            tokens,
             view,
             decrypted_any,
             decryption: status,
@@ -750,6 +773,7 @@ impl SecurityStage {
         detail: &mut MessageDetail,
         diagnostics: &mut Vec<Diagnostic>,
         in_clear: bool,
+        tokens: &MsgTokens,
     ) {
         let index = info.index;
         let doc = &view.doc;
@@ -847,8 +871,7 @@ impl SecurityStage {
                     self.explain_negotiation(&method, index, diagnostics);
                     Err(format!("the proof key is wrapped by the negotiation ({method}), not with a key this tool can hold"))
                 } else {
-                    let tokens = MsgTokens::default();
-                    let resolver = WsResolver::new(&tokens, &self.registry, &self.keys, true);
+                    let resolver = WsResolver::new(tokens, &self.registry, &self.keys, true);
                     match xmlsec::decrypt_encrypted_key(doc, *ek, &resolver) {
                         Ok(k) => Ok((
                             k.key,
