@@ -65,6 +65,14 @@ pub struct MessageContext<'a> {
     pub clues: &'a mut SessionClues,
 }
 
+/// What `learn` reads: the (decrypted) envelope, its header tokens, and whether the message
+/// had no Security header (its Body is then reported as is).
+struct Seen<'a> {
+    view: &'a Envelope,
+    tokens: &'a MsgTokens,
+    in_clear: bool,
+}
+
 /// An SCT key learned from an RSTR: the key, where it came from, and how (plain words).
 type Learned = (Zeroizing<Vec<u8>>, KeySource, Vec<String>);
 
@@ -155,15 +163,13 @@ impl SecurityStage {
                     )));
         let Some(sec) = env.security_header() else {
             // No WS-Security: WS-Trust bodies in clear (transport security) still teach keys.
-            self.learn(
-                env,
-                info,
-                clues,
-                detail,
-                diagnostics,
-                true,
-                &MsgTokens::default(),
-            );
+            let tokens = MsgTokens::default();
+            let seen = Seen {
+                view: env,
+                tokens: &tokens,
+                in_clear: true,
+            };
+            self.learn(seen, info, clues, detail, diagnostics);
             return;
         };
         let pass = self.analyse(env, index, is_response);
@@ -333,7 +339,17 @@ impl SecurityStage {
             }
         }
         let Pass { view, tokens, .. } = pass;
-        self.learn(&view, info, clues, detail, diagnostics, false, &tokens);
+        self.learn(
+            Seen {
+                view: &view,
+                tokens: &tokens,
+                in_clear: false,
+            },
+            info,
+            clues,
+            detail,
+            diagnostics,
+        );
     }
 
     /// One pass over a form of the message: tokens, decryption, signatures.
@@ -382,14 +398,15 @@ impl SecurityStage {
                             }
                         }
                     }
-                    (Some(XENC), "EncryptedKey") if eks.len() >= MAX_ENCRYPTED_KEYS => {
-                        if !too_many_eks {
-                            too_many_eks = true;
-                            errors.push(format!(
-                                "more than {MAX_ENCRYPTED_KEYS} EncryptedKeys in the Security header; the rest are ignored"
-                            ));
-                        }
+                    (Some(XENC), "EncryptedKey")
+                        if eks.len() >= MAX_ENCRYPTED_KEYS && !too_many_eks =>
+                    {
+                        too_many_eks = true;
+                        errors.push(format!(
+                            "more than {MAX_ENCRYPTED_KEYS} EncryptedKeys in the Security header; the rest are ignored"
+                        ));
                     }
+                    (Some(XENC), "EncryptedKey") if eks.len() >= MAX_ENCRYPTED_KEYS => {}
                     (Some(XENC), "EncryptedKey") => {
                         let id = doc
                             .attribute(item, None, "Id")
@@ -767,14 +784,17 @@ impl SecurityStage {
     /// Learns from the (decrypted) Body: RST entropy, RSTR → SCT key, negotiation.
     fn learn(
         &mut self,
-        view: &Envelope,
+        seen: Seen<'_>,
         info: &mut MessageInfo,
         clues: &mut SessionClues,
         detail: &mut MessageDetail,
         diagnostics: &mut Vec<Diagnostic>,
-        in_clear: bool,
-        tokens: &MsgTokens,
     ) {
+        let Seen {
+            view,
+            tokens,
+            in_clear,
+        } = seen;
         let index = info.index;
         let doc = &view.doc;
         if in_clear {
