@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use wcfscope_core::model::MessageKind;
+use wcfscope_core::model::{MessageDirection, MessageKind};
 use wcfscope_core::synth::{
-    generate, AlgorithmSuite, BlockPadding, ClientCredential, Pki, Scenario, SynthOutput,
-    TamperKind,
+    generate, AlgorithmSuite, BlockPadding, ClientCredential, Pki, Scenario, SynthMessage,
+    SynthOutput, SynthSession, TamperKind,
 };
 
 /// The verifier, run by python3 with lxml. Input: a manifest JSON
-/// `[{"file", "key_hex", "cert"?}]`; output: one JSON result per message.
+/// `[{"file", "key_hex", "extra_keys": {"#id": hex}}]`; output: one JSON result per message.
 const VERIFIER: &str = r#####"
 import sys, json, base64, hashlib, hmac, subprocess, copy, os, tempfile
 from lxml import etree
@@ -73,10 +73,13 @@ def rsa_verify(cert_b64, alg, data, sig):
 def verify(item):
     res = {"file": item["file"], "errors": [], "references": [], "signatures": [], "dkt_keys": {}, "decrypted_body": None}
     root = etree.parse(item["file"]).getroot()
-    base = bytes.fromhex(item["key_hex"])
+    extra = item.get("extra_keys", {})
     keys = {}
     for ns in SC:
         for d in root.iter("{%s}DerivedKeyToken" % ns):
+            bref = d.find("{%s}SecurityTokenReference/{%s}Reference" % (WSSE, WSSE))
+            buri = bref.get("URI") if bref is not None else None
+            base = bytes.fromhex(extra.get(buri, item["key_hex"]))
             nonce = base64.b64decode(d.findtext("{%s}Nonce" % ns))
             length = int(d.findtext("{%s}Length" % ns) or 32)
             offset = int(d.findtext("{%s}Offset" % ns) or 0)
@@ -174,35 +177,43 @@ fn tools() -> Option<String> {
     py
 }
 
-/// The base key every message's DKTs derive from: the SCT key in a session, the request's
-/// EncryptedKey key for bootstrap and sessionless exchanges.
-fn base_key(out: &SynthOutput, i: usize) -> Vec<u8> {
+fn session_key<'a>(out: &'a SynthOutput, m: &SynthMessage) -> Option<&'a SynthSession> {
+    out.sessions
+        .iter()
+        .find(|s| Some(&s.sct_id) == m.session.as_ref() && s.instance == m.session_instance)
+}
+
+/// The base key every message's DKTs derive from: the SCT key (of the right key generation)
+/// in a session, the request's EncryptedKey key for bootstrap, renew and sessionless
+/// exchanges; plus, for a renew request, the old SCT key by the SCT's `#u:Id`.
+fn base_keys(out: &SynthOutput, i: usize) -> (Vec<u8>, Value) {
     let m = &out.messages[i];
     if m.kind == MessageKind::Fault {
-        return Vec::new(); // unsecured
+        return (Vec::new(), serde_json::json!({})); // unsecured
     }
     if matches!(
         m.kind,
         MessageKind::Application | MessageKind::SctCancel | MessageKind::SctCancelResponse
     ) {
-        if let Some(s) = out
-            .sessions
-            .iter()
-            .find(|s| Some(&s.sct_id) == m.session.as_ref())
-        {
-            return s.key.to_vec();
+        if let Some(s) = session_key(out, m) {
+            return (s.key.to_vec(), serde_json::json!({}));
         }
     }
+    let mut extra = serde_json::json!({});
+    if m.kind == MessageKind::SctRenew {
+        let old = session_key(out, m).expect("renewed session");
+        extra[format!("#{}", old.sct_wsu_id)] = hex(&old.key).into();
+    }
     let req = match m.direction {
-        wcfscope_core::model::MessageDirection::Request => i,
-        wcfscope_core::model::MessageDirection::Response => i - 1,
+        MessageDirection::Request => i,
+        MessageDirection::Response => i - 1,
     };
-    out.ephemeral_keys
+    let k = out
+        .ephemeral_keys
         .iter()
         .find(|k| k.message == req)
-        .expect("ephemeral key of request")
-        .key
-        .to_vec()
+        .expect("ephemeral key of request");
+    (k.key.to_vec(), extra)
 }
 
 /// Runs the verifier over every message of `out`.
@@ -212,15 +223,16 @@ fn run_verifier(py: &str, out: &SynthOutput, dir: &Path) -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let hex: String = base_key(out, i)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            serde_json::json!({"file": f, "key_hex": hex})
+            let (key, extra) = base_keys(out, i);
+            serde_json::json!({"file": f, "key_hex": hex(&key), "extra_keys": extra})
         })
         .collect();
+    verify_manifest(py, &manifest, dir)
+}
+
+fn verify_manifest(py: &str, manifest: &[Value], dir: &Path) -> Vec<Value> {
     let mpath = dir.join("manifest.json");
-    std::fs::write(&mpath, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    std::fs::write(&mpath, serde_json::to_vec(manifest).unwrap()).unwrap();
     let script = dir.join("verify.py");
     std::fs::write(&script, VERIFIER).unwrap();
     let o = Command::new(py).arg(&script).arg(&mpath).output().unwrap();
@@ -488,6 +500,49 @@ fn tampered_requests_fail_as_labelled() {
     }
 }
 
+/// Key renewal: the renew request is endorsed by the old SCT (HMAC) and the client
+/// certificate (RSA); later messages use the new key generation, named by `Instance`.
+#[test]
+fn renewal_with_certificate_verifies() {
+    if tools().is_none() {
+        return;
+    }
+    let sc = Scenario::default()
+        .credential(ClientCredential::Certificate)
+        .calls(3)
+        .renew_after(Some(1));
+    let (out, r) = check(sc);
+    assert_all_valid(&out, &r);
+    let kinds: Vec<String> = out.messages.iter().map(|m| m.kind_str()).collect();
+    assert_eq!(kinds[4], "sct-renew");
+    assert_eq!(kinds[5], "sct-renew-response");
+    assert_eq!(out.sessions.len(), 2);
+    assert_eq!(out.sessions[0].sct_id, out.sessions[1].sct_id);
+    assert_ne!(out.sessions[0].key.to_vec(), out.sessions[1].key.to_vec());
+    assert!(out.sessions[0].instance.is_none() && out.sessions[1].instance.is_some());
+    // Renew request: primary HMAC, RSA by the client certificate, HMAC by the old SCT's DKT.
+    let methods: Vec<&str> = r[4]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods.len(), 3, "{methods:?}");
+    assert_eq!(r[5]["confirmations"].as_array().unwrap().len(), 3);
+    assert!(out.messages[4].plaintext_body.contains("RenewTarget"));
+    // After the renewal the calls use the new generation; the service names it by Instance.
+    assert_eq!(out.messages[6].session_instance, out.sessions[1].instance);
+    let resp = String::from_utf8(out.messages[7].soap_xml.clone()).unwrap();
+    assert!(resp.contains(&format!(
+        "c:Instance=\"{}\"",
+        out.sessions[1].instance.as_ref().unwrap()
+    )));
+    assert!(
+        out.messages[10].plaintext_body.contains("c:Instance="),
+        "Cancel names the generation"
+    );
+}
+
 /// Sessionless (EncryptedKey per request) tampering, with normal responses instead of faults.
 #[test]
 fn sessionless_tampering_without_faults() {
@@ -583,28 +638,47 @@ fn openssl_cli_decrypts_body_and_unwraps_encrypted_key() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rst = String::from_utf8(out.messages[0].soap_xml.clone()).unwrap();
-    let ek = between(&rst, "<e:EncryptedKey", "</e:EncryptedKey>");
-    std::fs::write(
-        dir.path().join("ek"),
-        b64d(between(ek, "<e:CipherValue>", "</e:CipherValue>")),
+    unwrap_with_openssl(&out, &pem, dir.path(), "oaep");
+
+    // The rsa-1_5 variant (sessionless, so every request has one) with PKCS#1 v1.5 padding.
+    let out = generate(
+        &Scenario::default()
+            .secure_session(false)
+            .calls(2)
+            .rsa15(true),
+        &Pki::demo().unwrap(),
     )
     .unwrap();
-    let o = Command::new("openssl")
-        .args([
-            "pkeyutl",
-            "-decrypt",
-            "-pkeyopt",
-            "rsa_padding_mode:oaep",
-            "-inkey",
-        ])
-        .arg(&pem)
-        .arg("-in")
-        .arg(dir.path().join("ek"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(o.stdout, out.ephemeral_keys[0].key.to_vec());
+    let rq = String::from_utf8(out.messages[2].soap_xml.clone()).unwrap();
+    assert!(rq
+        .contains(r#"<e:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-1_5"/>"#));
+    unwrap_with_openssl(&out, &pem, dir.path(), "pkcs1");
+}
+
+/// Unwraps every request's EncryptedKey with `openssl pkeyutl` and compares the keys.
+fn unwrap_with_openssl(out: &SynthOutput, pem: &Path, dir: &Path, padding: &str) {
+    assert!(!out.ephemeral_keys.is_empty());
+    for k in &out.ephemeral_keys {
+        let msg = String::from_utf8(out.messages[k.message].soap_xml.clone()).unwrap();
+        let ek = between(&msg, "<e:EncryptedKey", "</e:EncryptedKey>");
+        let f = dir.join(format!("ek{}", k.message));
+        std::fs::write(&f, b64d(between(ek, "<e:CipherValue>", "</e:CipherValue>"))).unwrap();
+        let o = Command::new("openssl")
+            .args([
+                "pkeyutl",
+                "-decrypt",
+                "-pkeyopt",
+                &format!("rsa_padding_mode:{padding}"),
+                "-inkey",
+            ])
+            .arg(pem)
+            .arg("-in")
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, k.key.to_vec(), "message {}", k.message);
+    }
 }
 
 /// The SCT key is P_SHA1(client entropy, server entropy), recomputed by Python from the
@@ -800,6 +874,116 @@ fn tshark_check(out: &SynthOutput) {
             "{name}: bad checksums or TCP anomalies"
         );
     }
+}
+
+/// The committed demo capture still matches its committed expectations and the committed
+/// demo PKI: the SOAP bodies tshark extracts decrypt (with the expected keys) to the expected
+/// plaintexts, every signature verifies, and the EncryptedKey names the demo service cert.
+#[test]
+fn committed_demo_capture_matches_expectations() {
+    let Some(py) = tools() else { return };
+    if !have("tshark", "--version") {
+        eprintln!("SKIP: tshark not found");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(root.join("captures/demo-calculator.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(root.join("captures/demo-calculator.pcapng"))
+        .args([
+            "-Y",
+            "http.request || http.response",
+            "-T",
+            "fields",
+            "-e",
+            "http.file_data",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let bodies: Vec<String> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            // Newer tshark versions print bytes fields as hex.
+            if l.bytes().all(|c| c.is_ascii_hexdigit()) {
+                let b: Vec<u8> = (0..l.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap())
+                    .collect();
+                String::from_utf8(b).unwrap()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    let msgs = expected["messages"].as_array().unwrap();
+    assert_eq!(bodies.len(), msgs.len());
+    let session_key = expected["sessions"][0]["key_hex"].as_str().unwrap();
+    let ek = &expected["ephemeral_keys"][0];
+    assert_eq!(ek["msg"], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = Vec::new();
+    for (i, (m, b)) in msgs.iter().zip(&bodies).enumerate() {
+        let f = dir.path().join(format!("{i}.xml"));
+        std::fs::write(&f, b).unwrap();
+        let key = if i < 2 {
+            ek["key_hex"].as_str().unwrap()
+        } else {
+            session_key
+        };
+        manifest.push(serde_json::json!({"file": f, "key_hex": key}));
+        assert!(b.contains(&format!(">{}</a:Action>", m["action"].as_str().unwrap())));
+    }
+    let r = verify_manifest(&py, &manifest, dir.path());
+    for (i, (m, res)) in msgs.iter().zip(&r).enumerate() {
+        assert_eq!(
+            res["errors"].as_array().unwrap().len(),
+            0,
+            "demo message {i}: {}",
+            res["errors"]
+        );
+        if m["encrypted"] == true {
+            assert_eq!(res["decrypted_body"], m["body"], "demo message {i}");
+        } else {
+            assert!(
+                bodies[i].contains(&format!(">{}</s:Body>", m["body"].as_str().unwrap())),
+                "demo message {i}"
+            );
+        }
+        assert!(
+            res["references"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["ok"] == true),
+            "demo message {i}"
+        );
+        let sigs = res["signatures"].as_array().unwrap();
+        assert!(
+            !sigs.is_empty() && sigs.iter().all(|x| x["ok"] == true),
+            "demo message {i}"
+        );
+    }
+    // The certificate named by ThumbprintSHA1 is the committed demo service certificate.
+    let tp = std::fs::read_to_string(root.join("assets/demo-pki/thumbprints-sha1.txt")).unwrap();
+    let service_hex = tp
+        .lines()
+        .find(|l| l.ends_with("service.pem"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let b64tp = between(
+        between(&bodies[0], "#ThumbprintSHA1", "</o:KeyIdentifier>"),
+        ">",
+        "\0",
+    );
+    assert_eq!(hex(&b64d(b64tp)), service_hex);
 }
 
 fn between<'a>(s: &'a str, a: &str, b: &str) -> &'a str {

@@ -335,3 +335,51 @@ fn unsupported_transform_is_named_with_the_reference() {
         s[0].verdict
     );
 }
+
+/// merlin-xmlenc-five's encsig-* files: HMAC signatures whose key is an EncryptedKey inside
+/// the Signature's KeyInfo (key wrap or RSA key transport). Their only Reference is an
+/// external URI, so the verdict is "not checked", but the SignatureValue is checked with
+/// the unwrapped key and must verify.
+#[test]
+fn merlin_encsig_hmac_keys_from_encrypted_keys() {
+    const ENC: &str =
+        "santuario-xml-security-java/src/test/resources/ie/baltimore/merlin-examples/merlin-xmlenc-five";
+    let mut r = StandaloneResolver::new();
+    for (name, key) in [
+        ("job", &b"abcdefghijklmnop"[..]),
+        ("jeb", b"abcdefghijklmnopqrstuvwx"),
+        ("jed", b"abcdefghijklmnopqrstuvwxyz012345"),
+    ] {
+        r.add_symmetric(Some(name.into()), Zeroizing::new(key.to_vec()));
+    }
+    let rsa = PKey::private_key_from_pkcs8(&vector(&format!("{ENC}/rsa.p8"))).unwrap();
+    r.add_private_key(rsa, None, "rsa.p8");
+    for (f, how) in [
+        ("encsig-sha256-hmac-sha256-kw-aes128.xml", "kw-aes128"),
+        ("encsig-sha384-hmac-sha384-kw-aes192.xml", "kw-aes192"),
+        ("encsig-sha512-hmac-sha512-kw-aes256.xml", "kw-aes256"),
+        ("encsig-hmac-sha256-rsa-1_5.xml", "rsa-1_5"),
+        ("encsig-hmac-sha256-rsa-oaep-mgf1p.xml", "rsa-oaep-mgf1p"),
+    ] {
+        let s = verify_one(&format!("{ENC}/{f}"), &r);
+        assert_eq!(s.signature_value_valid, Some(true), "{f}: {:?}", s.verdict);
+        assert!(
+            s.key_source.as_deref().unwrap().contains(how),
+            "{f}: {:?}",
+            s.key_source
+        );
+        match &s.verdict {
+            SignatureVerdict::Error { reason } => {
+                assert!(reason.contains("unsupported external URI"), "{f}: {reason}")
+            }
+            v => panic!("{f}: {v:?}"),
+        }
+    }
+    // Without the key-encryption key there is no HMAC key.
+    let s = verify_one(
+        &format!("{ENC}/encsig-sha256-hmac-sha256-kw-aes128.xml"),
+        &StandaloneResolver::new(),
+    );
+    assert_eq!(s.signature_value_valid, None);
+    assert!(!s.verdict.is_valid());
+}

@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::net::{NetStage, StreamEvent};
 use crate::session::{group_sessions, MessageContext, SecurityStage, SessionClues};
-use crate::soap::{action_from_http, classify, Envelope};
+use crate::soap::{action_from_http, classify, Envelope, SoapError};
 use crate::transport::{TransportFrame, TransportStage};
 use crate::wssec::{self, ns};
 use std::collections::HashMap;
@@ -318,20 +318,38 @@ impl Analyzer {
     fn push_frame(&mut self, frame: TransportFrame) {
         let http = frame.http.as_ref();
         let content_type = http.and_then(|h| h.content_type()).map(str::to_string);
-        let looks_xml = looks_like_xml(&frame.body);
-        if !looks_xml {
-            if !frame.body.is_empty() {
-                let what = http
-                    .map(|h| describe_http(h, frame.direction))
-                    .unwrap_or_else(|| "message".to_string());
+        let parsed = looks_like_xml(&frame.body).then(|| Envelope::parse(&frame.body));
+        // SOAP by its media type or SOAPAction header, or by an Envelope near the start.
+        let declared_soap = content_type.as_deref().is_some_and(|c| c.to_ascii_lowercase().contains("soap"))
+            || http.is_some_and(|h| h.header("SOAPAction").is_some())
+            || frame.body[..frame.body.len().min(512)].windows(8).any(|w| w == b"Envelope");
+        let what = || {
+            format!(
+                "stream {}: {}",
+                frame.stream,
+                http.map(|h| describe_http(h, frame.direction)).unwrap_or_else(|| "message".to_string())
+            )
+        };
+        match &parsed {
+            Some(Ok(_)) => {}
+            // Invalid XML or a non-SOAP document where SOAP was announced: keep it as a
+            // message with its error, so the conversation shows where it broke.
+            Some(Err(_)) if declared_soap || !frame.complete => {}
+            Some(Err(e)) => {
+                self.diagnostics.push(Diagnostic::info(format!("{}: body skipped: {e}", what())));
+                return;
+            }
+            None if frame.body.is_empty() && !(declared_soap && !frame.complete) => return,
+            None if !declared_soap => {
                 self.diagnostics.push(Diagnostic::info(format!(
-                    "stream {}: {what}: body is not SOAP/XML ({}, {} bytes)",
-                    frame.stream,
+                    "{}: body is not SOAP/XML ({}, {} bytes)",
+                    what(),
                     content_type.as_deref().unwrap_or("no content type"),
                     frame.body.len()
                 )));
+                return;
             }
-            return;
+            None => {}
         }
         let index = self.messages.len();
         let mut info = empty_message(index, frame.direction);
@@ -359,7 +377,8 @@ impl Analyzer {
             .unwrap_or((None, None));
         let http_action = http.and_then(action_from_http);
         let mut clues = SessionClues { client, server, ..SessionClues::default() };
-        self.fill_from_soap(&mut info, &mut detail, &mut clues, &frame.body, http_action);
+        let parsed = parsed.unwrap_or_else(|| Err(SoapError::NotXml));
+        self.fill_from_soap(&mut info, &mut detail, &mut clues, &frame.body, parsed, http_action);
         self.messages.push(Pending { info, detail, clues, exchange: Some((frame.stream, frame.exchange)) });
     }
 
@@ -369,7 +388,8 @@ impl Analyzer {
         let mut info = empty_message(index, MessageDirection::Request);
         let mut detail = MessageDetail { raw: bytes.clone(), ..MessageDetail::default() };
         let mut clues = SessionClues::default();
-        if !self.fill_from_soap(&mut info, &mut detail, &mut clues, &bytes, None) {
+        let parsed = Envelope::parse(&bytes);
+        if !self.fill_from_soap(&mut info, &mut detail, &mut clues, &bytes, parsed, None) {
             self.diagnostics.push(Diagnostic::error(format!("{name}: {}", info.errors.join("; "))));
             return;
         }
@@ -395,9 +415,10 @@ impl Analyzer {
         detail: &mut MessageDetail,
         clues: &mut SessionClues,
         bytes: &[u8],
+        parsed: Result<Envelope, SoapError>,
         http_action: Option<String>,
     ) -> bool {
-        let env = match Envelope::parse(bytes) {
+        let env = match parsed {
             Ok(env) => env,
             Err(e) => {
                 info.errors.push(e.to_string());

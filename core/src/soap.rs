@@ -51,6 +51,8 @@ pub enum SoapError {
     NotSoap(String),
     #[error("SOAP envelope without a Body")]
     NoBody,
+    #[error("the body is not XML")]
+    NotXml,
 }
 
 /// A parsed SOAP envelope.

@@ -106,6 +106,12 @@ pub fn render(file: &str, doc: &Document, results: &[SignatureResult]) -> String
         );
         let _ = writeln!(o, "  CanonicalizationMethod {}", s.signed_info_method);
         let _ = writeln!(o, "  SignatureMethod        {}", s.signature_method_uri);
+        let sv = match s.signature_value_valid {
+            Some(true) => "verifies",
+            Some(false) => "DOES NOT VERIFY",
+            None => "not checked",
+        };
+        let _ = writeln!(o, "  SignatureValue         {sv}");
         if let Some(k) = &s.key_source {
             let _ = writeln!(o, "  Key                    {k}");
         }

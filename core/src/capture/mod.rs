@@ -5,7 +5,7 @@
 //! never stops at the first bad record when more can be read after it.
 //!
 //! The file readers ([`FileSource`]) parse records and blocks themselves, over a bounded
-//! forward-only window ([`window`]), rather than through `pcap-file`: the library stops at the
+//! forward-only window (`window.rs`), rather than through `pcap-file`: the library stops at the
 //! first bad record, while a capture taken from a crashed machine or cut by a full disk still
 //! holds good packets after the damage. Owning the parsing lets us name the byte offset of
 //! each problem, scan forward for the next plausible record or block, and keep memory bounded
@@ -356,4 +356,5 @@ impl Endian {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;

@@ -35,7 +35,7 @@ impl W {
         self
     }
     fn pad4(&mut self) -> &mut Self {
-        while self.b.len() % 4 != 0 {
+        while self.b.len() & 3 != 0 {
             self.b.push(0);
         }
         self

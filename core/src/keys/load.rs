@@ -258,7 +258,9 @@ fn load_pkcs12(path: &Path, der: &[u8], pw: &mut Passwords<'_>) -> Result<FileCo
     out.private_keys.extend(parsed.pkey);
     // OpenSSL returns only the first key; pick up the others (deduplicated by the keyring).
     let password = pw.known.clone().unwrap_or_default();
-    for (n, bag) in pkcs12_key_bags(der).into_iter().enumerate() {
+    let bags = pkcs12_key_bags(der);
+    let mut bag_error = None;
+    for bag in &bags {
         let key = if bag.shrouded {
             with_legacy(path, || {
                 PKey::private_key_from_pkcs8_passphrase(bag.der, password.as_bytes())
@@ -270,12 +272,17 @@ fn load_pkcs12(path: &Path, der: &[u8], pw: &mut Passwords<'_>) -> Result<FileCo
         match key {
             Ok(k) if !out.private_keys.iter().any(|o| o.public_eq(&k)) => out.private_keys.push(k),
             Ok(_) => {}
-            Err(e) => out.warnings.push(format!(
-                "{}: PKCS#12 key bag {}: {e}",
-                path.display(),
-                n + 1
-            )),
+            Err(e) => bag_error = Some(e),
         }
+    }
+    // A bag that failed only matters if it was not the key OpenSSL already returned.
+    if let Some(e) = bag_error.filter(|_| out.private_keys.len() < bags.len()) {
+        out.warnings.push(format!(
+            "{}: {} of {} PKCS#12 key bags read; another failed: {e}",
+            path.display(),
+            out.private_keys.len(),
+            bags.len()
+        ));
     }
     out.certificates.extend(parsed.cert);
     if let Some(ca) = parsed.ca {

@@ -297,7 +297,12 @@ impl Keyring {
     /// The certificate with this issuer DN (any common text form) and decimal serial number.
     pub fn find_by_issuer_serial(&self, issuer_dn: &str, serial: &str) -> Option<&KeyEntry> {
         let issuer = Dn::parse(issuer_dn).ok()?;
-        let serial = BigNum::from_dec_str(serial.trim().trim_start_matches('+')).ok()?;
+        let serial = serial.trim().trim_start_matches('+');
+        // RFC 5280 serials are at most 20 octets (49 digits); allow slack, refuse megabytes.
+        if serial.is_empty() || serial.len() > 200 || !serial.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let serial = BigNum::from_dec_str(serial).ok()?;
         let serial = serial.to_dec_str().ok()?;
         self.best(|e| {
             e.serial() == Some(serial.as_ref()) && e.issuer_dn().is_some_and(|d| *d == issuer)

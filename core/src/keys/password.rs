@@ -71,7 +71,8 @@ impl PasswordSource for StandardPasswords {
         if prompt_attempt >= PROMPT_ATTEMPTS || !std::io::stdin().is_terminal() {
             return None;
         }
-        prompt_no_echo(&format!("Password for {}: ", path.display()))
+        let again = if attempt > 0 { "Wrong password. " } else { "" };
+        prompt_no_echo(&format!("{again}Password for {}: ", path.display()))
     }
 }
 

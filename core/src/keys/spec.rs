@@ -77,7 +77,11 @@ impl KeySpec {
             });
         }
         // Longest existing prefix before a ':' is the path.
+        let drive = has_drive_prefix(arg);
         for (i, _) in arg.char_indices().rev().filter(|&(_, c)| c == ':') {
+            if drive && i == 1 {
+                continue; // "C:\…": never the file "C" with a password
+            }
             let prefix = &arg[..i];
             if !prefix.is_empty() && exists(Path::new(prefix)) {
                 return Ok(KeySpec::File {
@@ -87,7 +91,7 @@ impl KeySpec {
             }
         }
         // Nothing exists: keep a drive letter, split at the first other ':'.
-        let skip = if has_drive_prefix(arg) { 2 } else { 0 };
+        let skip = if drive { 2 } else { 0 };
         match arg[skip..].find(':') {
             Some(j) if skip + j > 0 => Ok(KeySpec::File {
                 path: PathBuf::from(&arg[..skip + j]),
@@ -231,6 +235,15 @@ mod tests {
         assert_eq!(
             file(&KeySpec::parse_with("keys/a.pfx:", none).unwrap()),
             ("keys/a.pfx".into(), Some(String::new()))
+        );
+    }
+
+    #[test]
+    fn drive_letter_is_never_a_path_of_its_own() {
+        let exists = |p: &Path| p == Path::new("C");
+        assert_eq!(
+            file(&KeySpec::parse_with(r"C:\k.pfx:pw", exists).unwrap()),
+            (r"C:\k.pfx".into(), Some("pw".into()))
         );
     }
 

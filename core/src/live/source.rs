@@ -144,7 +144,12 @@ impl LiveCapture {
             .immediate_mode(true)
             // Wake up regularly so a stop request is seen even on a silent interface.
             .timeout(100);
-        let mut cap = inactive.open().map_err(|e| open_error(&config.interface, e))?;
+        // Non-blocking reads: on Linux a blocking read may ignore the timeout when no
+        // packet arrives, and a stop request must be honoured on a silent interface.
+        let mut cap = inactive
+            .open()
+            .and_then(|c| c.setnonblock())
+            .map_err(|e| open_error(&config.interface, e))?;
         if let Some(f) = config.filter.as_deref().filter(|f| !f.trim().is_empty()) {
             cap.filter(f, true).map_err(|e| LiveError::BadFilter { filter: f.into(), detail: e.to_string() })?;
         }
@@ -178,7 +183,7 @@ impl LiveCapture {
                                 break;
                             }
                         }
-                        Err(pcap::Error::TimeoutExpired) => {}
+                        Err(pcap::Error::TimeoutExpired) => std::thread::sleep(std::time::Duration::from_millis(5)),
                         Err(e) => {
                             let _ = tx.send(LiveEvent::Error(e.to_string()));
                             break;

@@ -237,6 +237,7 @@ pub(crate) fn insert_first_wins(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -105,6 +105,7 @@ pub(crate) fn network_layer(link: LinkType, b: &[u8]) -> L3<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -5,8 +5,8 @@
 //! bytes per direction, gaps (bytes that never arrived, with their position), and closes.
 //! It never papers over a gap.
 //!
-//! Submodules: [`link`] strips link-layer headers, [`defrag`] reassembles IP fragments,
-//! [`tcp`] reassembles streams. IP and TCP headers are parsed with etherparse (lax slicing, so
+//! Submodules: `link` strips link-layer headers, `defrag` reassembles IP fragments,
+//! `tcp` reassembles streams. IP and TCP headers are parsed with etherparse (lax slicing, so
 //! packets cut by the snaplen still yield what they hold). Checksums are not verified:
 //! captures taken on the sending host carry offloaded, not-yet-filled checksums.
 
@@ -57,7 +57,10 @@ pub enum StreamEvent {
     Diagnostic(Diagnostic),
 }
 
-/// Bounds on what [`NetStage`] holds; the defaults suit captures of any size.
+/// Bounds on what [`NetStage`] holds; the defaults suit captures of any size. Worst case
+/// memory is about `max_connections` × 2 × [`HISTORY`] (bytes kept to compare
+/// retransmissions) plus `max_pending_total` (out-of-order bytes) plus IP fragments
+/// (1024 datagrams of at most 64 KiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetLimits {
     /// TCP connections tracked at once (closed ones count until forgotten).
@@ -71,7 +74,7 @@ pub struct NetLimits {
 impl Default for NetLimits {
     fn default() -> Self {
         NetLimits {
-            max_connections: 16_384,
+            max_connections: 10_000,
             max_pending_dir: MAX_PENDING_DIR,
             max_pending_total: MAX_PENDING_TOTAL,
         }
@@ -95,8 +98,8 @@ pub struct NetStats {
     pub streams: usize,
 }
 
-/// At most this many per-packet diagnostics (malformed headers); later ones are counted.
-const MAX_PACKET_DIAGNOSTICS: u64 = 200;
+/// At most this many diagnostics from this stage; later ones are counted and summarised.
+const MAX_DIAGNOSTICS: u64 = 500;
 
 /// The L2–L4 stage: feed packets in capture order, collect [`StreamEvent`]s.
 pub struct NetStage {
@@ -145,16 +148,32 @@ impl NetStage {
 
     fn malformed(&mut self, frame: u64, what: String, out: &mut Vec<StreamEvent>) {
         self.stats.malformed += 1;
-        self.packet_diags += 1;
-        if self.packet_diags <= MAX_PACKET_DIAGNOSTICS {
-            out.push(StreamEvent::Diagnostic(Diagnostic::warning(format!(
-                "frame {frame}: {what}"
-            ))));
-        }
+        out.push(StreamEvent::Diagnostic(Diagnostic::warning(format!(
+            "frame {frame}: {what}"
+        ))));
+    }
+
+    /// Drops diagnostics beyond [`MAX_DIAGNOSTICS`] from the events added since `start`.
+    fn cap_diagnostics(&mut self, out: &mut Vec<StreamEvent>, start: usize) {
+        let mut tail = out.split_off(start.min(out.len()));
+        tail.retain(|e| {
+            if !matches!(e, StreamEvent::Diagnostic(_)) {
+                return true;
+            }
+            self.packet_diags += 1;
+            self.packet_diags <= MAX_DIAGNOSTICS
+        });
+        out.append(&mut tail);
     }
 
     /// Decodes one packet and feeds any TCP segment in it to the reassembler.
     pub fn push(&mut self, pkt: &Packet, out: &mut Vec<StreamEvent>) {
+        let start = out.len();
+        self.decode(pkt, out);
+        self.cap_diagnostics(out, start);
+    }
+
+    fn decode(&mut self, pkt: &Packet, out: &mut Vec<StreamEvent>) {
         self.stats.packets += 1;
         let ip = match link::network_layer(pkt.link, &pkt.data) {
             link::L3::Ip(ip) => ip,
@@ -328,19 +347,22 @@ impl NetStage {
     /// End of capture: incomplete IP datagrams are reported; held TCP data beyond holes
     /// becomes Gap + Data; every open direction is closed.
     pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        let start = out.len();
         let mut diags = Vec::new();
         self.defrag.finish(&mut diags);
         out.extend(diags.into_iter().map(StreamEvent::Diagnostic));
         self.tcp.finish(out);
-        if self.packet_diags > MAX_PACKET_DIAGNOSTICS {
+        self.cap_diagnostics(out, start);
+        if self.packet_diags > MAX_DIAGNOSTICS {
             out.push(StreamEvent::Diagnostic(Diagnostic::warning(format!(
-                "{} further malformed-packet diagnostics were suppressed",
-                self.packet_diags - MAX_PACKET_DIAGNOSTICS
+                "{} further network diagnostics were suppressed (limit {MAX_DIAGNOSTICS})",
+                self.packet_diags - MAX_DIAGNOSTICS
             ))));
-            self.packet_diags = MAX_PACKET_DIAGNOSTICS;
+            self.packet_diags = MAX_DIAGNOSTICS;
         }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;

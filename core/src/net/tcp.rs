@@ -9,7 +9,8 @@
 //! - the first copy of a byte wins; a later copy that differs is reported (within the
 //!   [`HISTORY`] bytes kept after delivery, and for bytes held out of order);
 //! - data beyond a hole is held until the hole fills, until the peer acknowledges past the
-//!   hole (which proves the bytes were sent), until the direction holds [`MAX_PENDING_DIR`]
+//!   hole (which proves the bytes were sent; acted on [`ACK_PROOF_DELAY`] packets later, as
+//!   captures can show an ACK just before the data it acknowledges), until the direction holds [`MAX_PENDING_DIR`]
 //!   bytes (or all directions [`MAX_PENDING_TOTAL`]), or until the end; then a `Gap` names
 //!   the missing range and the held bytes follow. Bytes are never invented;
 //! - keep-alives (0 or 1 byte one below the next expected byte) are ignored;
@@ -22,13 +23,17 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 
 /// Bytes kept per direction after delivery, to compare retransmissions against.
-pub const HISTORY: usize = 16 * 1024;
+pub const HISTORY: usize = 8 * 1024;
 /// Out-of-order bytes held per direction before the first hole is declared a gap.
 pub const MAX_PENDING_DIR: usize = 4 * 1024 * 1024;
 /// Out-of-order bytes held over all connections.
 pub const MAX_PENDING_TOTAL: usize = 256 * 1024 * 1024;
 /// Differing-retransmission diagnostics per stream direction (then one "more" note).
 const MAX_DIFF_REPORTS: u32 = 5;
+/// An acknowledgement proves a hole's bytes were sent only once this many more packets of the
+/// connection went by: captures merged from several queues or interfaces can show an ACK
+/// just before the data it acknowledges.
+const ACK_PROOF_DELAY: u64 = 3;
 /// Closed connections are forgotten after this much idle capture time.
 const CLOSED_LINGER_NANOS: i64 = 120 * 1_000_000_000;
 
@@ -64,13 +69,26 @@ struct Dir {
     /// The last delivered bytes, ending at `next` (a gap clears it).
     history: VecDeque<u8>,
     fin: Option<u64>,
-    /// Highest offset the peer acknowledged.
+    /// Highest offset the peer acknowledged, and the connection's packet count then.
     acked: u64,
+    acked_at: u64,
+    /// The peer's latest raw acknowledgement number for this direction.
+    peer_ack: Option<u32>,
     closed: bool,
     diff_reports: u32,
 }
 
+/// Late retransmissions after a close fall within this distance of the old stream's bytes.
+const LATE_BEFORE: i128 = 64 * 1024;
+const LATE_AFTER: i128 = 1024 * 1024;
+
 impl Dir {
+    /// Whether `seq` lies in or near the bytes this direction already carried.
+    fn near_old_data(&self, seq: u32) -> bool {
+        self.offset(seq)
+            .is_some_and(|o| o >= -LATE_BEFORE && o <= i128::from(self.next) + LATE_AFTER)
+    }
+
     /// Maps a sequence number to an offset near `next` (within ±2 GiB).
     fn offset(&self, seq: u32) -> Option<i128> {
         let base = self.base?;
@@ -90,6 +108,8 @@ struct Conn {
     used: bool,
     last_ts: Option<Timestamp>,
     last_active: u64,
+    /// Packets seen on this connection.
+    packets: u64,
 }
 
 impl Conn {
@@ -183,6 +203,27 @@ impl Ctx<'_> {
         true
     }
 
+    /// Holes the peer acknowledged past were sent but not captured: declares them gaps.
+    fn settle_acked(&mut self, d: usize, dir: &mut Dir, total: &mut usize) {
+        let ack = dir.acked;
+        while !dir.closed && dir.next < ack {
+            match dir.pending.keys().next() {
+                Some(&first) if first <= ack => {
+                    self.skip_hole(d, dir, total);
+                }
+                Some(_) => break,
+                None => {
+                    // Everything up to a FIN that the peer acknowledged was sent.
+                    if let Some(f) = dir.fin.filter(|&f| ack > f) {
+                        self.gap_to(d, dir, f);
+                    }
+                    break;
+                }
+            }
+        }
+        self.close_if_done(d, dir, total);
+    }
+
     /// Flushes everything held, then the bytes proven sent but never seen (acknowledged by
     /// the peer or before the FIN), then closes the direction.
     fn close(&mut self, d: usize, dir: &mut Dir, total: &mut usize) {
@@ -256,6 +297,7 @@ impl Tcp {
                 used: false,
                 last_ts: ts,
                 last_active: self.counter,
+                packets: 0,
             },
         );
     }
@@ -276,7 +318,12 @@ impl Tcp {
             Some(c) => {
                 let d = usize::from(seg.src != c.client);
                 let new_syn = seg.syn && !seg.ack_flag && c.syn[d] != Some(seg.seq);
-                (new_syn && (c.used || c.finished())).then_some(())
+                // After both sides closed, a SYN-ACK or data far from the old sequence space
+                // is a new connection whose SYN the capture missed, not a late retransmission.
+                let data_seq = seg.seq.wrapping_add(u32::from(seg.syn));
+                let reused =
+                    c.finished() && (seg.syn || seg.len > 0) && !c.dirs[d].near_old_data(data_seq);
+                ((new_syn && (c.used || c.finished())) || reused).then_some(())
             }
         };
         if restart.is_some() {
@@ -320,7 +367,14 @@ impl Tcp {
             }
         }
         let data_seq = seg.seq.wrapping_add(u32::from(seg.syn));
-        if seg.len > 0 || seg.fin {
+        let this = &conn.dirs[d];
+        // Mid-stream, a keep-alive can be the first segment seen in a direction; the peer's
+        // acknowledgement number (the next byte it expects) gives it away.
+        let early_keepalive = this.base.is_none()
+            && seg.len <= 1
+            && !seg.fin
+            && this.peer_ack == Some(data_seq.wrapping_add(1));
+        if (seg.len > 0 || seg.fin) && !early_keepalive {
             conn.used = true;
             let this = &mut conn.dirs[d];
             if this.base.is_none() {
@@ -346,31 +400,22 @@ impl Tcp {
                 ctx.close_if_done(d, this, total);
             }
         }
+        conn.packets += 1;
         if seg.ack_flag {
             let p = 1 - d;
             let peer = &mut conn.dirs[p];
+            peer.peer_ack = Some(seg.ack);
             if let Some(ack) = peer.offset(seg.ack) {
                 if ack > i128::from(peer.acked) {
                     peer.acked = u64::try_from(ack).unwrap_or(0);
+                    peer.acked_at = conn.packets;
                 }
-                let ack = u64::try_from(ack).unwrap_or(0);
-                // Holes the peer has acknowledged past were sent: declare them gaps.
-                while !peer.closed && peer.next < ack {
-                    match peer.pending.keys().next() {
-                        Some(&first) if first <= ack => {
-                            ctx.skip_hole(p, peer, total);
-                        }
-                        Some(_) => break,
-                        None => {
-                            // Everything up to a FIN that the peer acknowledged was sent.
-                            if let Some(f) = peer.fin.filter(|&f| ack > f) {
-                                ctx.gap_to(p, peer, f);
-                            }
-                            break;
-                        }
-                    }
-                }
-                ctx.close_if_done(p, peer, total);
+            }
+        }
+        for p in 0..2 {
+            let dir = &mut conn.dirs[p];
+            if conn.packets >= dir.acked_at + ACK_PROOF_DELAY {
+                ctx.settle_acked(p, dir, total);
             }
         }
         if self.pending_total > self.limits.max_pending_total {

@@ -325,18 +325,37 @@ fn sequence_wrap_around() {
 }
 
 #[test]
-fn hole_acked_by_peer_becomes_gap_at_once() {
+fn out_of_order_across_the_wrap() {
+    let mut r = Run::new();
+    let isn = 0xFFFF_FFFAu32; // data starts at 0xFFFF_FFFB and wraps after 5 bytes
+    handshake(&mut r, isn, 7);
+    r.push(seg(true, 0x0000_0000, 8, ACK, b"56789"));
+    r.push(seg(true, 0xFFFF_FFFB, 8, ACK, b"01234"));
+    r.push(seg(true, 0x0000_0005, 8, ACK, b"abc"));
+    let ev = r.finish();
+    assert_eq!(bytes_of(&ev, 0, C2S), (b"0123456789abc".to_vec(), vec![]));
+}
+
+#[test]
+fn hole_acked_by_peer_becomes_gap_soon_after() {
     let mut r = Run::new();
     handshake(&mut r, 1000, 5000);
     r.push(seg(true, 1001, 5001, ACK, b"0123456789"));
     r.push(seg(true, 1021, 5001, ACK, b"ABCDEFGHIJ")); // 1011..1021 never captured
-    let before = r.events.len();
     r.push(seg(false, 5001, 1031, ACK, b""));
+    // Not at once: the missing bytes may still show up just after their ACK.
+    r.push(seg(true, 1031, 5001, ACK, b"KL"));
+    r.push(seg(false, 5001, 1031, ACK, b""));
+    assert!(!r
+        .events
+        .iter()
+        .any(|e| matches!(e, StreamEvent::Gap { .. })));
+    let before = r.events.len();
+    r.push(seg(true, 1033, 5001, ACK, b"MN"));
     let after: Vec<StreamEvent> = r.events[before..].to_vec();
     assert!(matches!(
         after[0],
         StreamEvent::Gap {
-            stream: 0,
             dir: C2S,
             offset: 10,
             length: 10,
@@ -346,10 +365,13 @@ fn hole_acked_by_peer_becomes_gap_at_once() {
     assert!(
         matches!(&after[1], StreamEvent::Data { offset: 20, bytes, .. } if bytes == b"ABCDEFGHIJ")
     );
+    assert!(matches!(&after[2], StreamEvent::Data { offset: 30, bytes, .. } if bytes == b"KL"));
+    assert!(matches!(&after[3], StreamEvent::Data { offset: 32, bytes, .. } if bytes == b"MN"));
     let ev = r.finish();
+    let (bytes, gaps) = bytes_of(&ev, 0, C2S);
     assert_eq!(
-        bytes_of(&ev, 0, C2S),
-        (b"0123456789ABCDEFGHIJ".to_vec(), vec![(10, 10)])
+        (bytes, gaps),
+        (b"0123456789ABCDEFGHIJKLMN".to_vec(), vec![(10, 10)])
     );
 }
 
@@ -411,6 +433,16 @@ fn keep_alives_are_ignored() {
 }
 
 #[test]
+fn keep_alive_as_first_segment_of_a_mid_stream_capture() {
+    let mut r = Run::new();
+    r.push(seg(false, 9000, 4000, ACK, b"")); // server acks: client's next byte is 4000
+    r.push(seg(true, 3999, 9000, ACK, b"\0")); // keep-alive
+    r.push(seg(true, 4000, 9000, ACK, b"real"));
+    let ev = r.finish();
+    assert_eq!(bytes_of(&ev, 0, C2S), (b"real".to_vec(), vec![]));
+}
+
+#[test]
 fn rst_closes_and_new_syn_starts_new_stream() {
     let mut r = Run::new();
     handshake(&mut r, 1000, 5000);
@@ -434,6 +466,28 @@ fn rst_closes_and_new_syn_starts_new_stream() {
     assert_eq!(bytes_of(&ev, 1, C2S).0, b"two");
     assert_eq!(closed(&ev, 1), vec![C2S, S2C]);
     assert_eq!(closed(&ev, 2), vec![C2S, S2C]);
+}
+
+#[test]
+fn port_reuse_without_a_captured_syn_and_late_retransmissions() {
+    let mut r = Run::new();
+    handshake(&mut r, 1000, 5000);
+    r.push(seg(true, 1001, 5001, ACK, b"old"));
+    r.push(seg(true, 1004, 5001, ACK | FIN, b""));
+    r.push(seg(false, 5001, 1005, ACK | FIN, b""));
+    r.push(seg(true, 1001, 5001, ACK, b"old")); // late retransmission: same stream, ignored
+                                                // The next connection's SYN was not captured; its SYN-ACK and data were.
+    r.push(seg(false, 700_000_000, 300_000_001, SYN | ACK, b""));
+    r.push(seg(true, 300_000_001, 700_000_001, ACK, b"new"));
+    let ev = r.finish();
+    let opened = ev
+        .iter()
+        .filter(|e| matches!(e, StreamEvent::Opened { .. }))
+        .count();
+    assert_eq!(opened, 2);
+    assert_eq!(bytes_of(&ev, 0, C2S).0, b"old");
+    assert_eq!(bytes_of(&ev, 1, C2S).0, b"new");
+    assert!(diags(&ev).is_empty());
 }
 
 #[test]
@@ -516,6 +570,10 @@ fn link_layers_end_to_end() {
         (LinkType::LinuxSll, sll),
         (LinkType::LinuxSll2, sll2),
         (LinkType::Ipv4, pkt.clone()),
+        (
+            LinkType::Ipv6,
+            ipv6(1, 2, 6, &tcp(50000, 80, 1, 0, ACK, b"x")),
+        ),
     ] {
         let mut r = Run::new();
         r.push_link(link, frame);
@@ -590,4 +648,39 @@ fn connection_table_is_bounded() {
     assert!(diags(&ev)
         .iter()
         .any(|d| d.contains("more than 10 TCP connections")));
+}
+
+#[test]
+fn long_stream_with_reordering_reassembles_exactly() {
+    // 8.7 MB in 1460-byte segments, every pair swapped and every 7th sent twice.
+    let mut r = Run::new();
+    handshake(&mut r, 1000, 5000);
+    let n = 6_000u32;
+    let body = |i: u32| -> Vec<u8> {
+        (0..1460u32)
+            .map(|k| (i.wrapping_mul(7) ^ k) as u8)
+            .collect()
+    };
+    let mut want = Vec::new();
+    for i in 0..n {
+        want.extend(body(i));
+    }
+    let mut i = 0;
+    while i < n {
+        for j in [i + 1, i] {
+            if j < n {
+                let seq = 1001u32.wrapping_add(j * 1460);
+                r.push(seg(true, seq, 5001, ACK, &body(j)));
+                if j % 7 == 0 {
+                    r.push(seg(true, seq, 5001, ACK, &body(j)));
+                }
+            }
+        }
+        i += 2;
+    }
+    let ev = r.finish();
+    let (got, gaps) = bytes_of(&ev, 0, C2S);
+    assert!(gaps.is_empty());
+    assert!(got == want, "reassembled stream differs");
+    assert!(diags(&ev).is_empty());
 }

@@ -191,15 +191,24 @@ pub fn cbc_encrypt(
     Ok(cv)
 }
 
-/// RSA-OAEP key transport as XML Encryption `rsa-oaep-mgf1p` (SHA-1, MGF1-SHA1, no label).
-pub fn rsa_oaep_wrap(public: &PKey<Public>, key: &[u8]) -> Result<Vec<u8>, SynthError> {
+/// RSA key transport: XML Encryption `rsa-oaep-mgf1p` (SHA-1, MGF1-SHA1, no label) or
+/// `rsa-1_5` (PKCS#1 v1.5, the `*Rsa15` suites).
+pub fn rsa_wrap(public: &PKey<Public>, key: &[u8], oaep: bool) -> Result<Vec<u8>, SynthError> {
     let rsa = public
         .rsa()
         .map_err(ossl("service certificate key is not RSA"))?;
     let mut out = vec![0u8; rsa.size() as usize];
     let n = rsa
-        .public_encrypt(key, &mut out, Padding::PKCS1_OAEP)
-        .map_err(ossl("RSA-OAEP"))?;
+        .public_encrypt(
+            key,
+            &mut out,
+            if oaep {
+                Padding::PKCS1_OAEP
+            } else {
+                Padding::PKCS1
+            },
+        )
+        .map_err(ossl("RSA key wrap"))?;
     out.truncate(n);
     Ok(out)
 }

@@ -38,7 +38,7 @@ use zeroize::Zeroizing;
 use crate::model::{MessageDirection, MessageKind, ScVersion};
 use crypto::{b64, HashAlg, Rng};
 use pcap::{Dir, Endpoint, Packet, TcpConn};
-use wcf::{Addressing, Built, Dkt, IdCounter, Protection, UuidGen, Wst};
+use wcf::{Addressing, Built, Dkt, Endorser, IdCounter, Protection, UuidGen, Wst};
 use xmlt::El;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,8 @@ pub struct SynthMessage {
     pub kind: MessageKind,
     /// SCT Identifier of its session (for the RST/SCT request: the SCT its response issued).
     pub session: Option<String>,
+    /// `c:Instance` of the session key protecting it, once the key was renewed.
+    pub session_instance: Option<String>,
     /// Exact inner XML of the Body before encryption (for Cancel, the clear Body content).
     pub plaintext_body: String,
     /// The envelope bytes as sent.
@@ -106,6 +108,8 @@ pub struct SynthSession {
     pub sct_id: String,
     /// SCT `u:Id`.
     pub sct_wsu_id: String,
+    /// `c:Instance` of a renewed key (None for the key issued first).
+    pub instance: Option<String>,
     pub key: Zeroizing<Vec<u8>>,
     pub version: ScVersion,
 }
@@ -155,13 +159,24 @@ fn key_print(k: &[u8]) -> String {
     )
 }
 
-#[derive(Debug)]
 pub struct SynthOutput {
     pub pcapng: Vec<u8>,
     pub pcap: Vec<u8>,
     pub messages: Vec<SynthMessage>,
     pub sessions: Vec<SynthSession>,
     pub ephemeral_keys: Vec<EphemeralKey>,
+}
+
+impl fmt::Debug for SynthOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SynthOutput")
+            .field("pcapng_bytes", &self.pcapng.len())
+            .field("pcap_bytes", &self.pcap.len())
+            .field("messages", &self.messages.len())
+            .field("sessions", &self.sessions)
+            .field("ephemeral_keys", &self.ephemeral_keys)
+            .finish()
+    }
 }
 
 impl SynthOutput {
@@ -197,7 +212,7 @@ impl SynthOutput {
         serde_json::json!({
             "generator": "wcfscope-core synth",
             "sessions": self.sessions.iter().map(|s| serde_json::json!({
-                "id": s.sct_id, "sct_wsu_id": s.sct_wsu_id, "key_hex": hex(&s.key),
+                "id": s.sct_id, "instance": s.instance, "sct_wsu_id": s.sct_wsu_id, "key_hex": hex(&s.key),
                 "version": s.version,
             })).collect::<Vec<_>>(),
             "ephemeral_keys": self.ephemeral_keys.iter().map(|k| serde_json::json!({
@@ -206,7 +221,7 @@ impl SynthOutput {
             })).collect::<Vec<_>>(),
             "messages": self.messages.iter().map(|m| serde_json::json!({
                 "index": m.index, "stream": m.stream, "direction": m.direction, "action": m.action,
-                "kind": m.kind, "session": m.session, "encrypted": m.encrypted,
+                "kind": m.kind, "session": m.session, "session_instance": m.session_instance, "encrypted": m.encrypted,
                 "body": m.plaintext_body, "signed_ids": m.signed_ids,
                 "tampered": m.tampered, "tamper": m.tamper,
             })).collect::<Vec<_>>(),
@@ -220,6 +235,12 @@ pub fn generate(sc: &Scenario, pki: &Pki) -> Result<SynthOutput, SynthError> {
         return Err(SynthError::Scenario(format!(
             "sessions must be 1 or 2, not {}",
             sc.sessions
+        )));
+    }
+    if !(0..=4_000_000_000).contains(&sc.start_unix_secs) {
+        return Err(SynthError::Scenario(format!(
+            "start time {} is outside 1970..2096",
+            sc.start_unix_secs
         )));
     }
     if sc.calls > 1000 {
@@ -280,6 +301,7 @@ fn split_url(url: &str) -> Result<(String, String), SynthError> {
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
+    Renew,
     Bootstrap,
     Call(usize),
     Cancel,
@@ -289,6 +311,10 @@ enum Step {
 /// message of the session (spec §9.3).
 struct SctState {
     identifier: String,
+    /// Key generation after a renewal (`c:Instance`).
+    instance: Option<String>,
+    wsu_id: String,
+    key: Zeroizing<Vec<u8>>,
     el: El,
     client_sig: Dkt,
     client_enc: Dkt,
@@ -366,7 +392,15 @@ impl Gen<'_> {
         if self.sc.secure_session {
             plan.push(Step::Bootstrap);
         }
-        plan.extend((0..self.sc.calls).map(Step::Call));
+        for c in 0..self.sc.calls {
+            if self.sc.secure_session && self.sc.renew_after == Some(c) {
+                plan.push(Step::Renew);
+            }
+            plan.push(Step::Call(c));
+        }
+        if self.sc.secure_session && self.sc.renew_after == Some(self.sc.calls) {
+            plan.push(Step::Renew);
+        }
         if self.sc.secure_session && self.sc.cancel {
             plan.push(Step::Cancel);
         }
@@ -402,6 +436,7 @@ impl Gen<'_> {
         match step {
             Step::Bootstrap => self.bootstrap(lane),
             Step::Call(i) => self.call(lane, i),
+            Step::Renew => self.renew(lane),
             Step::Cancel => self.cancel(lane),
         }
     }
@@ -422,10 +457,11 @@ impl Gen<'_> {
         addr: &Addressing,
         body: Vec<El>,
         tamper: Option<TamperKind>,
+        renewing: Option<(&El, &Dkt)>,
     ) -> Result<(Built, EkState), SynthError> {
         let suite = self.sc.suite;
         let key = Zeroizing::new(self.rng.bytes(suite.key_len()));
-        let wrapped = crypto::rsa_oaep_wrap(&self.pki.service.public_key()?, &key)?;
+        let wrapped = crypto::rsa_wrap(&self.pki.service.public_key()?, &key, !self.sc.rsa15)?;
         let sha1_b64 = b64(&crypto::digest(HashAlg::Sha1, &wrapped)?);
         let ek_id = lane.client_uuids.next();
         let mut ids = IdCounter::default();
@@ -445,19 +481,33 @@ impl Gen<'_> {
             suite.enc_dkt_len(),
             &mut self.rng,
         )?;
-        let ek = wcf::encrypted_key(&ek_id, &self.pki.service.thumbprint_sha1()?, &wrapped);
-        let endorsing = match self.sc.credential {
-            ClientCredential::Certificate => {
-                let der = self
-                    .pki
-                    .client
-                    .cert
-                    .to_der()
-                    .map_err(crypto::ossl("client certificate DER"))?;
-                Some((der, &self.pki.client.key, lane.client_uuids.next()))
-            }
-            _ => None,
-        };
+        let ek = wcf::encrypted_key(
+            &ek_id,
+            &self.pki.service.thumbprint_sha1()?,
+            &wrapped,
+            !self.sc.rsa15,
+        );
+        let mut endorsing = Vec::new();
+        if self.sc.credential == ClientCredential::Certificate {
+            let der = self
+                .pki
+                .client
+                .cert
+                .to_der()
+                .map_err(crypto::ossl("client certificate DER"))?;
+            endorsing.push(Endorser::Certificate {
+                der,
+                key: &self.pki.client.key,
+                bst_id: lane.client_uuids.next(),
+            });
+        }
+        if let Some((sct, dkt)) = renewing {
+            endorsing.push(Endorser::Sct {
+                tokens: vec![sct.clone(), dkt.el.clone()],
+                key: &dkt.key,
+                dkt_id: dkt.id.clone(),
+            });
+        }
         let username = match &self.sc.credential {
             ClientCredential::UserName { username, password } => Some(wcf::username_token(
                 &lane.client_uuids.next(),
@@ -542,7 +592,7 @@ impl Gen<'_> {
             sig_key: &sig.key,
             sig_dkt_id: sig.id.clone(),
             enc: Some((&enc.key, enc.id.clone())),
-            endorsing: None,
+            endorsing: Vec::new(),
             username: None,
             confirmations,
             tamper: None,
@@ -561,126 +611,29 @@ impl Gen<'_> {
 
     fn bootstrap(&mut self, lane: &mut Lane) -> Result<(), SynthError> {
         let w = self.w;
-        let suite = self.sc.suite;
-        let klen = suite.key_len();
-        let bits = (klen * 8).to_string();
-        let client_entropy = self.rng.bytes(klen);
-        let rst = El::new(&w.tq("RequestSecurityToken"))
-            .ns(w.t, w.trust_ns)
-            .child(El::leaf(&w.tq("TokenType"), &w.sct_type()))
-            .child(El::leaf(&w.tq("RequestType"), &w.trust_uri("Issue")))
-            .child(
-                El::new(&w.tq("Entropy")).child(
-                    El::leaf(&w.tq("BinarySecret"), &b64(&client_entropy))
-                        .attr("u:Id", &lane.client_uuids.next())
-                        .attr("Type", &w.trust_uri("Nonce")),
-                ),
-            )
-            .child(El::leaf(&w.tq("KeySize"), &bits));
+        let client_entropy = self.rng.bytes(self.sc.suite.key_len());
+        let rst = self.rst(lane, "Issue", &client_entropy, None);
         let action = w.trust_uri("RST/SCT");
         let addr = self.request_addressing(&action);
-        let (req, ek) = self.ek_request(lane, &addr, vec![rst], None)?;
+        let (req, ek) = self.ek_request(lane, &addr, vec![rst], None, None)?;
         let req_at = self.send_request(lane, &req, &action)?;
-
-        // Service side: server entropy, combined key, the SCT (spec §5.3, §8.7).
-        let server_entropy = self.rng.nonzero_bytes(klen);
-        let key = crypto::p_sha1(&client_entropy, &server_entropy, 0, klen)?;
         let identifier = format!("urn:uuid:{}", self.rng.guid());
-        let wsu_id = self.server_uuids.next();
-        let sct = El::new(&w.cq("SecurityContextToken"))
-            .attr("u:Id", &wsu_id)
-            .ns(w.c, w.sc_ns)
-            .child(El::leaf(&w.cq("Identifier"), &identifier));
-        let o = |e: El| e.ns("o", wcf::WSSE);
-        let mut rstr = El::new(&w.tq("RequestSecurityTokenResponse"));
-        if w.version == ScVersion::Feb2005 {
-            rstr = rstr.ns(w.t, w.trust_ns);
-        }
-        let rstr = rstr
-            .ns("u", wcf::WSU)
-            .child(El::leaf(&w.tq("TokenType"), &w.sct_type()))
-            .child(El::new(&w.tq("RequestedSecurityToken")).child(sct.clone()))
-            .child(
-                El::new(&w.tq("RequestedAttachedReference"))
-                    .child(o(wcf::str_sct_local(&w, &wsu_id))),
-            )
-            .child(
-                El::new(&w.tq("RequestedUnattachedReference"))
-                    .child(o(wcf::str_sct_external(&w, &identifier))),
-            )
-            .child(
-                El::new(&w.tq("RequestedProofToken"))
-                    .child(El::leaf(&w.tq("ComputedKey"), &w.trust_uri("CK/PSHA1"))),
-            )
-            .child(
-                El::new(&w.tq("Entropy")).child(
-                    El::leaf(&w.tq("BinarySecret"), &b64(&server_entropy))
-                        .attr("u:Id", &self.server_uuids.next())
-                        .attr("Type", &w.trust_uri("Nonce")),
-                ),
-            )
-            .child(
-                El::new(&w.tq("Lifetime"))
-                    .child(El::leaf("u:Created", &wcf::xsd_time(self.t)))
-                    .child(El::leaf(
-                        "u:Expires",
-                        &wcf::xsd_time(self.t + 15 * 3600 * 1_000_000_000),
-                    )),
-            )
-            .child(El::leaf(&w.tq("KeySize"), &bits));
-        let body = self.wrap_collection(rstr);
+        let (rstr, sct) = self.issue(lane, &client_entropy, identifier.clone(), None)?;
         let resp_action = w.trust_uri("RSTR/SCT");
-        let resp = self.ek_response(
-            &ek,
-            &Self::response_addressing(&resp_action, &addr),
-            vec![body],
-        )?;
-
-        // Both sides now build their session DKTs once (spec §9.3).
-        let mk = |g: &mut Self,
-                  uuids_client: bool,
-                  lane: &mut Lane,
-                  len: usize|
-         -> Result<Dkt, SynthError> {
-            let (id, base) = if uuids_client {
-                (lane.client_uuids.next(), wcf::str_sct_local(&w, &wsu_id))
-            } else {
-                (
-                    g.server_uuids.next(),
-                    wcf::str_sct_external(&w, &identifier),
-                )
-            };
-            Dkt::derive(&w, id, base, &key, len, &mut g.rng)
-        };
-        let client_sig = mk(self, true, lane, suite.sig_dkt_len())?;
-        let client_enc = mk(self, true, lane, suite.enc_dkt_len())?;
-        let server_sig = mk(self, false, lane, suite.sig_dkt_len())?;
-        let server_enc = mk(self, false, lane, suite.enc_dkt_len())?;
-        self.sessions.push(SynthSession {
-            sct_id: identifier.clone(),
-            sct_wsu_id: wsu_id,
-            key: key.clone(),
-            version: w.version,
-        });
-        lane.sct = Some(SctState {
-            identifier: identifier.clone(),
-            el: sct,
-            client_sig,
-            client_enc,
-            server_sig,
-            server_enc,
-        });
-
+        let raddr = Self::response_addressing(&resp_action, &addr);
+        let resp = self.ek_response(&ek, &raddr, vec![rstr])?;
+        lane.sct = Some(sct);
         let session = Some(identifier);
+        let out = Out {
+            built: req,
+            action,
+            kind: MessageKind::SctIssue,
+            tamper: None,
+        };
         self.record(
             lane,
             req_at,
-            Out {
-                built: req,
-                action,
-                kind: MessageKind::SctIssue,
-                tamper: None,
-            },
+            out,
             MessageDirection::Request,
             session.clone(),
         );
@@ -691,6 +644,188 @@ impl Gen<'_> {
             MessageKind::SctIssueResponse,
             session,
         )
+    }
+
+    /// Key renewal (spec §10): the bootstrap protection again (new EncryptedKey), plus the
+    /// current SCT endorsing the primary signature; the answer issues a new `Instance`.
+    fn renew(&mut self, lane: &mut Lane) -> Result<(), SynthError> {
+        let w = self.w;
+        let Some(old) = lane.sct.take() else {
+            return Ok(());
+        };
+        let client_entropy = self.rng.bytes(self.sc.suite.key_len());
+        let target =
+            wcf::str_sct_external(&w, &old.identifier, old.instance.as_deref()).ns("o", wcf::WSSE);
+        let rst = self.rst(lane, "Renew", &client_entropy, Some(target));
+        let action = w.trust_uri("RST/SCT/Renew");
+        let addr = self.request_addressing(&action);
+        let id = lane.client_uuids.next();
+        let sct_dkt = Dkt::derive(
+            &w,
+            id,
+            wcf::str_sct_local(&w, &old.wsu_id),
+            &old.key,
+            self.sc.suite.sig_dkt_len(),
+            &mut self.rng,
+        )?;
+        let (req, ek) = self.ek_request(lane, &addr, vec![rst], None, Some((&old.el, &sct_dkt)))?;
+        let req_at = self.send_request(lane, &req, &action)?;
+        let instance = format!("urn:uuid:{}", self.rng.guid());
+        let (rstr, sct) = self.issue(
+            lane,
+            &client_entropy,
+            old.identifier.clone(),
+            Some(instance),
+        )?;
+        let resp_action = w.trust_uri("RSTR/SCT/Renew");
+        let raddr = Self::response_addressing(&resp_action, &addr);
+        let resp = self.ek_response(&ek, &raddr, vec![rstr])?;
+        // The request was protected by the old key generation, the response by the EncryptedKey.
+        let session = Some(old.identifier.clone());
+        let out = Out {
+            built: req,
+            action,
+            kind: MessageKind::SctRenew,
+            tamper: None,
+        };
+        self.record_in(
+            lane,
+            req_at,
+            out,
+            MessageDirection::Request,
+            session.clone(),
+            old.instance.clone(),
+        );
+        lane.sct = Some(sct);
+        self.send_response(
+            lane,
+            resp,
+            resp_action,
+            MessageKind::SctRenewResponse,
+            session,
+        )
+    }
+
+    /// The RST body for Issue or Renew (spec §8.5, §10).
+    fn rst(
+        &mut self,
+        lane: &mut Lane,
+        request_type: &str,
+        entropy: &[u8],
+        renew_target: Option<El>,
+    ) -> El {
+        let w = self.w;
+        let mut rst = El::new(&w.tq("RequestSecurityToken"))
+            .ns(w.t, w.trust_ns)
+            .child(El::leaf(&w.tq("TokenType"), &w.sct_type()))
+            .child(El::leaf(&w.tq("RequestType"), &w.trust_uri(request_type)))
+            .child(
+                El::new(&w.tq("Entropy")).child(
+                    El::leaf(&w.tq("BinarySecret"), &b64(entropy))
+                        .attr("u:Id", &lane.client_uuids.next())
+                        .attr("Type", &w.trust_uri("Nonce")),
+                ),
+            )
+            .child(El::leaf(
+                &w.tq("KeySize"),
+                &(self.sc.suite.key_len() * 8).to_string(),
+            ));
+        if let Some(t) = renew_target {
+            rst = rst.child(El::new(&w.tq("RenewTarget")).child(t));
+        }
+        rst
+    }
+
+    /// Service side of Issue/Renew: server entropy, the combined key (spec §5.3), the SCT and
+    /// the RSTR body; both sides' session DKTs for the new key (spec §9.3).
+    fn issue(
+        &mut self,
+        lane: &mut Lane,
+        client_entropy: &[u8],
+        identifier: String,
+        instance: Option<String>,
+    ) -> Result<(El, SctState), SynthError> {
+        let w = self.w;
+        let suite = self.sc.suite;
+        let klen = suite.key_len();
+        let server_entropy = self.rng.nonzero_bytes(klen);
+        let key = crypto::p_sha1(client_entropy, &server_entropy, 0, klen)?;
+        let wsu_id = self.server_uuids.next();
+        let mut sct = El::new(&w.cq("SecurityContextToken"))
+            .attr("u:Id", &wsu_id)
+            .ns(w.c, w.sc_ns)
+            .child(El::leaf(&w.cq("Identifier"), &identifier));
+        if let Some(i) = &instance {
+            sct = sct.child(El::leaf(&w.cq("Instance"), i));
+        }
+        let o = |e: El| e.ns("o", wcf::WSSE);
+        let mut rstr = El::new(&w.tq("RequestSecurityTokenResponse"));
+        if w.version == ScVersion::Feb2005 {
+            rstr = rstr.ns(w.t, w.trust_ns);
+        }
+        let rstr =
+            rstr.ns("u", wcf::WSU)
+                .child(El::leaf(&w.tq("TokenType"), &w.sct_type()))
+                .child(El::new(&w.tq("RequestedSecurityToken")).child(sct.clone()))
+                .child(
+                    El::new(&w.tq("RequestedAttachedReference"))
+                        .child(o(wcf::str_sct_local(&w, &wsu_id))),
+                )
+                .child(El::new(&w.tq("RequestedUnattachedReference")).child(o(
+                    wcf::str_sct_external(&self.w, &identifier, instance.as_deref()),
+                )))
+                .child(
+                    El::new(&w.tq("RequestedProofToken"))
+                        .child(El::leaf(&w.tq("ComputedKey"), &w.trust_uri("CK/PSHA1"))),
+                )
+                .child(
+                    El::new(&w.tq("Entropy")).child(
+                        El::leaf(&w.tq("BinarySecret"), &b64(&server_entropy))
+                            .attr("u:Id", &self.server_uuids.next())
+                            .attr("Type", &w.trust_uri("Nonce")),
+                    ),
+                )
+                .child(
+                    El::new(&w.tq("Lifetime"))
+                        .child(El::leaf("u:Created", &wcf::xsd_time(self.t)))
+                        .child(El::leaf(
+                            "u:Expires",
+                            &wcf::xsd_time(self.t + 15 * 3600 * 1_000_000_000),
+                        )),
+                )
+                .child(El::leaf(&w.tq("KeySize"), &(klen * 8).to_string()));
+        let body = self.wrap_collection(rstr);
+
+        let (sl, el) = (suite.sig_dkt_len(), suite.enc_dkt_len());
+        let local = wcf::str_sct_local(&w, &wsu_id);
+        let external = wcf::str_sct_external(&self.w, &identifier, instance.as_deref());
+        let id = lane.client_uuids.next();
+        let client_sig = Dkt::derive(&w, id, local.clone(), &key, sl, &mut self.rng)?;
+        let id = lane.client_uuids.next();
+        let client_enc = Dkt::derive(&w, id, local, &key, el, &mut self.rng)?;
+        let id = self.server_uuids.next();
+        let server_sig = Dkt::derive(&w, id, external.clone(), &key, sl, &mut self.rng)?;
+        let id = self.server_uuids.next();
+        let server_enc = Dkt::derive(&w, id, external, &key, el, &mut self.rng)?;
+        self.sessions.push(SynthSession {
+            sct_id: identifier.clone(),
+            sct_wsu_id: wsu_id.clone(),
+            instance: instance.clone(),
+            key: key.clone(),
+            version: w.version,
+        });
+        let state = SctState {
+            identifier,
+            instance,
+            wsu_id,
+            key,
+            el: sct,
+            client_sig,
+            client_enc,
+            server_sig,
+            server_enc,
+        };
+        Ok((body, state))
     }
 
     /// WS-Trust 1.3 answers always wrap the RSTR in a collection (spec §8.7).
@@ -711,7 +846,7 @@ impl Gen<'_> {
         let addr = self.request_addressing(&action);
         let raddr = Self::response_addressing(&resp_action, &addr);
         let (req, ek) = if lane.sct.is_none() {
-            let (req, ek) = self.ek_request(lane, &addr, vec![req_body], tamper)?;
+            let (req, ek) = self.ek_request(lane, &addr, vec![req_body], tamper, None)?;
             (req, Some(ek))
         } else {
             let req = self.session_message(lane, true, &addr, vec![req_body], true, tamper)?;
@@ -746,17 +881,16 @@ impl Gen<'_> {
 
     fn cancel(&mut self, lane: &mut Lane) -> Result<(), SynthError> {
         let w = self.w;
-        let identifier = match &lane.sct {
-            Some(s) => s.identifier.clone(),
+        let (identifier, instance) = match &lane.sct {
+            Some(s) => (s.identifier.clone(), s.instance.clone()),
             None => return Ok(()),
         };
         let rst = El::new(&w.tq("RequestSecurityToken"))
             .ns(w.t, w.trust_ns)
             .child(El::leaf(&w.tq("RequestType"), &w.trust_uri("Cancel")))
-            .child(
-                El::new(&w.tq("CancelTarget"))
-                    .child(wcf::str_sct_external(&w, &identifier).ns("o", wcf::WSSE)),
-            );
+            .child(El::new(&w.tq("CancelTarget")).child(
+                wcf::str_sct_external(&self.w, &identifier, instance.as_deref()).ns("o", wcf::WSSE),
+            ));
         let mut rstr = El::new(&w.tq("RequestSecurityTokenResponse"));
         if w.version == ScVersion::Feb2005 {
             rstr = rstr.ns(w.t, w.trust_ns);
@@ -832,7 +966,7 @@ impl Gen<'_> {
             } else {
                 None
             },
-            endorsing: None,
+            endorsing: Vec::new(),
             username: None,
             confirmations: Vec::new(),
             tamper,
@@ -904,8 +1038,8 @@ impl Gen<'_> {
                 .conn
                 .send(&mut self.packets, self.t, Dir::ToServer, &bytes);
         }
-        // Service processing time before the response's Timestamp.
-        self.t += 8_000_000;
+        // Service processing time (4–16 ms) before the response's Timestamp.
+        self.t += 4_000_000 + i64::from(self.rng.u32() % 12_000_000);
         Ok(at)
     }
 
@@ -957,8 +1091,8 @@ impl Gen<'_> {
             MessageDirection::Response,
             session,
         );
-        // Client think time before the next call.
-        self.t += 40_000_000;
+        // Client think time (0.25–0.75 s) before the next call.
+        self.t += 250_000_000 + i64::from(self.rng.u32() % 500_000_000);
         Ok(())
     }
 
@@ -970,6 +1104,19 @@ impl Gen<'_> {
         direction: MessageDirection,
         session: Option<String>,
     ) {
+        let instance = lane.sct.as_ref().and_then(|s| s.instance.clone());
+        self.record_in(lane, at, o, direction, session, instance);
+    }
+
+    fn record_in(
+        &mut self,
+        lane: &Lane,
+        at: i64,
+        o: Out,
+        direction: MessageDirection,
+        session: Option<String>,
+        session_instance: Option<String>,
+    ) {
         self.messages.push(SynthMessage {
             index: self.messages.len(),
             stream: lane.index,
@@ -977,6 +1124,11 @@ impl Gen<'_> {
             direction,
             action: o.action,
             kind: o.kind,
+            session_instance: if session.is_some() {
+                session_instance
+            } else {
+                None
+            },
             session,
             plaintext_body: o.built.plaintext_body,
             soap_xml: o.built.xml.into_bytes(),
@@ -1095,6 +1247,15 @@ mod tests {
 
     #[test]
     fn bad_scenarios_are_errors() {
-        assert!(generate(&Scenario::default().sessions(3), &Pki::demo().unwrap()).is_err());
+        let pki = Pki::demo().unwrap();
+        assert!(generate(&Scenario::default().sessions(3), &pki).is_err());
+        assert!(generate(&Scenario::default().sessions(0), &pki).is_err());
+        assert!(generate(&Scenario::default().calls(1001), &pki).is_err());
+        assert!(generate(&Scenario::default().start(i64::MAX), &pki).is_err());
+        let sc = Scenario {
+            service_url: "https://x/".into(),
+            ..Default::default()
+        };
+        assert!(generate(&sc, &pki).is_err());
     }
 }

@@ -163,6 +163,10 @@ pub struct Scenario {
     pub secure_session: bool,
     /// Application calls per session (calculator Add, Subtract, Multiply, Divide, cycling).
     pub calls: usize,
+    /// Wrap EncryptedKeys with `rsa-1_5` (the suite's `…Rsa15` variant) instead of RSA-OAEP.
+    pub rsa15: bool,
+    /// Renew the session key (RST/SCT/Renew) after this many calls (session mode only).
+    pub renew_after: Option<usize>,
     /// Close each session with RST/SCT/Cancel (session mode only).
     pub cancel: bool,
     /// Number of sessions (1 or 2), each on its own TCP connection, their messages interleaved.
@@ -197,6 +201,8 @@ impl Default for Scenario {
             secure_session: true,
             calls: 4,
             cancel: true,
+            renew_after: None,
+            rsa15: false,
             sessions: 1,
             tamper: Vec::new(),
             // 2024-05-01T10:00:00Z
@@ -236,6 +242,14 @@ impl Scenario {
     }
     pub fn cancel(mut self, on: bool) -> Self {
         self.cancel = on;
+        self
+    }
+    pub fn rsa15(mut self, on: bool) -> Self {
+        self.rsa15 = on;
+        self
+    }
+    pub fn renew_after(mut self, calls: Option<usize>) -> Self {
+        self.renew_after = calls;
         self
     }
     pub fn sessions(mut self, n: usize) -> Self {

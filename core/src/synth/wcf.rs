@@ -45,6 +45,7 @@ pub const PASSWORD_TEXT: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-20
 pub const ED_CONTENT: &str = "http://www.w3.org/2001/04/xmlenc#Content";
 pub const ED_ELEMENT: &str = "http://www.w3.org/2001/04/xmlenc#Element";
 pub const RSA_OAEP: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
+pub const RSA_15: &str = "http://www.w3.org/2001/04/xmlenc#rsa-1_5";
 
 /// WS-Trust / WS-SecureConversation names for one version (spec §2, §3).
 #[derive(Clone, Copy, Debug)]
@@ -175,13 +176,15 @@ pub fn str_sct_local(w: &Wst, sct_wsu_id: &str) -> El {
             .attr("URI", &format!("#{sct_wsu_id}")),
     )
 }
-/// Server → client (and CancelTarget): external reference by the SCT Identifier.
-pub fn str_sct_external(w: &Wst, identifier: &str) -> El {
-    El::new("o:SecurityTokenReference").child(
-        El::new("o:Reference")
-            .attr("URI", identifier)
-            .attr("ValueType", &w.sct_type()),
-    )
+/// Server → client (and Cancel/RenewTarget): external reference by the SCT Identifier, with
+/// the `Instance` attribute (SC namespace) once the key was renewed (spec §9.2).
+pub fn str_sct_external(w: &Wst, identifier: &str, instance: Option<&str>) -> El {
+    let r = El::new("o:Reference").attr("URI", identifier);
+    let r = match instance {
+        Some(i) => r.attr(&w.cq("Instance"), i).ns(w.c, w.sc_ns),
+        None => r,
+    };
+    El::new("o:SecurityTokenReference").child(r.attr("ValueType", &w.sct_type()))
 }
 
 /// `c:DerivedKeyToken` as WCF writes it (§6): Offset/Length only when Length ≠ 32.
@@ -225,19 +228,23 @@ impl Dkt {
 }
 
 /// `e:EncryptedKey` wrapping `key` for the service certificate, named by ThumbprintSHA1.
-pub fn encrypted_key(id: &str, thumbprint: &[u8], cipher: &[u8]) -> El {
+/// The EncryptionMethod has the SHA-1 DigestMethod child only for OAEP (spec §8.2).
+pub fn encrypted_key(id: &str, thumbprint: &[u8], cipher: &[u8], oaep: bool) -> El {
+    let method = if oaep {
+        El::new("e:EncryptionMethod")
+            .attr("Algorithm", RSA_OAEP)
+            .child(
+                El::new("DigestMethod")
+                    .attr("Algorithm", &format!("{XMLDSIG}sha1"))
+                    .ns("", XMLDSIG),
+            )
+    } else {
+        El::new("e:EncryptionMethod").attr("Algorithm", RSA_15)
+    };
     El::new("e:EncryptedKey")
         .attr("Id", id)
         .ns("e", XMLENC)
-        .child(
-            El::new("e:EncryptionMethod")
-                .attr("Algorithm", RSA_OAEP)
-                .child(
-                    El::new("DigestMethod")
-                        .attr("Algorithm", &format!("{XMLDSIG}sha1"))
-                        .ns("", XMLDSIG),
-                ),
-        )
+        .child(method)
         .child(
             El::new("KeyInfo").ns("", XMLDSIG).child(
                 El::new("o:SecurityTokenReference").child(
@@ -272,6 +279,23 @@ pub struct Addressing {
     pub relates_to: Option<String>,
 }
 
+/// A supporting token that endorses (signs) the primary signature.
+pub enum Endorser<'a> {
+    /// The client certificate (MutualCertificate): a BinarySecurityToken and an RSA signature.
+    Certificate {
+        der: Vec<u8>,
+        key: &'a PKey<Private>,
+        bst_id: String,
+    },
+    /// The session SCT on a renewal (spec §10): the SCT and a DKT from its key travel in the
+    /// header, and an HMAC signature keyed by that DKT endorses the primary signature.
+    Sct {
+        tokens: Vec<El>,
+        key: &'a [u8],
+        dkt_id: String,
+    },
+}
+
 /// What protects one message.
 pub struct Protection<'a> {
     pub suite: AlgorithmSuite,
@@ -282,8 +306,8 @@ pub struct Protection<'a> {
     pub sig_dkt_id: String,
     /// None: signed only (Cancel and its response).
     pub enc: Option<(&'a [u8], String)>,
-    /// Endorsing client certificate: (certificate DER, private key, BST u:Id).
-    pub endorsing: Option<(Vec<u8>, &'a PKey<Private>, String)>,
+    /// Supporting tokens that endorse the primary signature, in header order.
+    pub endorsing: Vec<Endorser<'a>>,
     /// Signed and encrypted supporting UsernameToken.
     pub username: Option<El>,
     /// SignatureConfirmation values (base64 of the request's SignatureValues).
@@ -450,13 +474,20 @@ pub fn secure(
             e
         })
         .collect();
-    let bst = p.endorsing.as_ref().map(|(der, _, bst_id)| {
-        El::new("o:BinarySecurityToken")
-            .attr("u:Id", bst_id)
-            .attr("ValueType", X509V3)
-            .attr("EncodingType", B64_ENC)
-            .text(&b64(der))
-    });
+    // Supporting tokens, written after the ReferenceList (spec §8.1 rows 6/6').
+    let mut supporting: Vec<El> = Vec::new();
+    for e in &p.endorsing {
+        match e {
+            Endorser::Certificate { der, bst_id, .. } => supporting.push(
+                El::new("o:BinarySecurityToken")
+                    .attr("u:Id", bst_id)
+                    .attr("ValueType", X509V3)
+                    .attr("EncodingType", B64_ENC)
+                    .text(&b64(der)),
+            ),
+            Endorser::Sct { tokens, .. } => supporting.extend(tokens.iter().cloned()),
+        }
+    }
 
     // 1. Digests over the clear envelope, in the scope of each part's real ancestors.
     let mut clear_sec = vec![timestamp.clone()];
@@ -506,24 +537,29 @@ pub fn secure(
     );
     let mut signature_values = vec![b64(&sig_value)];
 
-    // 3. Endorsing signature over the primary Signature as it is before encryption.
-    let mut endorsing_sig = None;
-    if let Some((_, key, bst_id)) = &p.endorsing {
-        let sec_scope = scope_of(&[("s", S12), ("a", WSA), ("u", WSU), ("o", WSSE)]);
+    // 3. Endorsing signatures over the primary Signature as it is before encryption.
+    let mut endorsing_sigs = Vec::new();
+    let sec_scope = scope_of(&[("s", S12), ("a", WSA), ("u", WSU), ("o", WSSE)]);
+    for e in &p.endorsing {
         let c14n = primary.exc_c14n(&sec_scope).map_err(SynthError::Template)?;
         let d = crypto::digest(suite.hash(), c14n.as_bytes())?;
-        let si = signed_info(&suite.rsa_sig_uri(), vec![reference(&sig_id, suite, &d)]);
-        let si_c14n = si.exc_c14n(&dsig_scope).map_err(SynthError::Template)?;
-        let v = crypto::rsa_sign(suite.hash(), key, si_c14n.as_bytes())?;
+        let refs = vec![reference(&sig_id, suite, &d)];
+        let (si, v, key_ref, vt) = match e {
+            Endorser::Certificate { key, bst_id, .. } => {
+                let si = signed_info(&suite.rsa_sig_uri(), refs);
+                let si_c14n = si.exc_c14n(&dsig_scope).map_err(SynthError::Template)?;
+                let v = crypto::rsa_sign(suite.hash(), key, si_c14n.as_bytes())?;
+                (si, v, bst_id.as_str(), X509V3.to_string())
+            }
+            Endorser::Sct { key, dkt_id, .. } => {
+                let si = signed_info(&suite.hmac_uri(), refs);
+                let si_c14n = si.exc_c14n(&dsig_scope).map_err(SynthError::Template)?;
+                let v = crypto::hmac(suite.hash(), key, si_c14n.as_bytes())?;
+                (si, v, dkt_id.as_str(), w.dk_type())
+            }
+        };
         signature_values.push(b64(&v));
-        endorsing_sig = Some(signature_el(
-            &ids.next(),
-            si,
-            &v,
-            bst_id,
-            X509V3,
-            encrypting,
-        ));
+        endorsing_sigs.push(signature_el(&ids.next(), si, &v, key_ref, &vt, encrypting));
     }
 
     // 4. Header text changed after signing.
@@ -592,7 +628,7 @@ pub fn secure(
                 eds.push(seal(c, rng, &mut refs)?);
             }
             eds.push(seal(&primary, rng, &mut refs)?);
-            if let Some(e) = &endorsing_sig {
+            for e in &endorsing_sigs {
                 eds.push(seal(e, rng, &mut refs)?);
             }
             security.push(
@@ -602,16 +638,16 @@ pub fn secure(
                 ),
             );
             security.extend(ut_ed);
-            security.extend(bst);
+            security.extend(supporting);
             security.extend(eds);
         }
         None => {
             wire_body = body_el;
             security.extend(p.username);
-            security.extend(bst);
+            security.extend(supporting);
             security.extend(confirmations);
             security.push(primary);
-            security.extend(endorsing_sig);
+            security.extend(endorsing_sigs);
         }
     }
 
@@ -642,4 +678,45 @@ pub fn secure(
         plaintext_body,
         body_encrypted,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dkt_writes_offset_and_length_only_when_not_32() {
+        let w = Wst::new(ScVersion::Feb2005);
+        let short = dkt(&w, "_0", str_sct_local(&w, "x"), 24, &[0u8; 16]).wire();
+        assert!(short.contains("<c:Offset>0</c:Offset><c:Length>24</c:Length><c:Nonce>AAAAAAAAAAAAAAAAAAAAAA==</c:Nonce>"));
+        let full = dkt(&w, "_1", str_sct_local(&w, "x"), 32, &[0u8; 16]).wire();
+        assert!(!full.contains("Length") && !full.contains("Offset"));
+        let w13 = Wst::new(ScVersion::V13);
+        assert!(dkt(&w13, "_2", str_sct_local(&w13, "x"), 32, &[1]).wire().starts_with(
+            r#"<sc:DerivedKeyToken u:Id="_2" xmlns:sc="http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512">"#
+        ));
+    }
+
+    #[test]
+    fn external_sct_reference_carries_instance_after_renewal() {
+        let w = Wst::new(ScVersion::Feb2005);
+        let plain = str_sct_external(&w, "urn:uuid:1", None).wire();
+        assert_eq!(
+            plain,
+            r#"<o:SecurityTokenReference><o:Reference URI="urn:uuid:1" ValueType="http://schemas.xmlsoap.org/ws/2005/02/sc/sct"/></o:SecurityTokenReference>"#
+        );
+        let renewed = str_sct_external(&w, "urn:uuid:1", Some("urn:uuid:2")).wire();
+        assert!(renewed.contains(
+            r#"c:Instance="urn:uuid:2" xmlns:c="http://schemas.xmlsoap.org/ws/2005/02/sc""#
+        ));
+    }
+
+    #[test]
+    fn times_have_milliseconds() {
+        assert_eq!(
+            xsd_time(1_714_557_600_123_456_789),
+            "2024-05-01T10:00:00.123Z"
+        );
+    }
 }

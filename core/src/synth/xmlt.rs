@@ -48,6 +48,8 @@ pub struct El {
     pub children: Vec<Node>,
 }
 
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
 /// Prefix → namespace URI bindings in scope ("" = default namespace).
 pub type NsMap = BTreeMap<String, String>;
 
@@ -180,7 +182,8 @@ impl El {
         let mut used: Vec<String> = vec![prefix_of(&self.qname).to_string()];
         for i in &self.items {
             if let Item::Attr(q, _) = i {
-                if q.contains(':') {
+                // `xml:` is bound by definition and never declared (e.g. `xml:lang`).
+                if q.contains(':') && prefix_of(q) != "xml" {
                     used.push(prefix_of(q).to_string());
                 }
             }
@@ -211,10 +214,12 @@ impl El {
             if let Item::Attr(q, v) = i {
                 let (uri, local) = if q.contains(':') {
                     let p = prefix_of(q);
-                    (
-                        scope.get(p).cloned().unwrap_or_default(),
-                        local_of(q).to_string(),
-                    )
+                    let uri = if p == "xml" {
+                        XML_NS.to_string()
+                    } else {
+                        scope.get(p).cloned().unwrap_or_default()
+                    };
+                    (uri, local_of(q).to_string())
                 } else {
                     (String::new(), q.clone())
                 };
@@ -380,6 +385,18 @@ mod tests {
         assert_eq!(
             c,
             r##"<Signature xmlns="urn:d"><KeyInfo><o:STR xmlns:o="urn:o"><o:Reference URI="#a"></o:Reference></o:STR></KeyInfo></Signature>"##
+        );
+    }
+
+    #[test]
+    fn xml_prefix_needs_no_declaration() {
+        let t = El::leaf("s:Text", "x")
+            .attr("xml:lang", "en-US")
+            .attr("Id", "1");
+        let c = t.exc_c14n(&scope(&[("s", "urn:s")])).unwrap();
+        assert_eq!(
+            c,
+            r#"<s:Text xmlns:s="urn:s" Id="1" xml:lang="en-US">x</s:Text>"#
         );
     }
 

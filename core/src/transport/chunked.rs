@@ -78,6 +78,12 @@ impl Dechunker {
         }
     }
 
+    /// True when the last chunk and any trailers were read and only the final empty line is
+    /// missing: the body itself is whole.
+    pub fn only_final_crlf_missing(&self) -> bool {
+        self.state == State::Trailers && self.line.is_empty()
+    }
+
     /// What the decoder was doing, for error messages.
     pub fn position(&self) -> &'static str {
         match self.state {
@@ -219,6 +225,7 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -318,5 +325,21 @@ mod tests {
         );
         assert_eq!(p, Progress::Done(11 - 1));
         assert_eq!(body, b"01789");
+    }
+
+    #[test]
+    fn final_crlf_missing_is_told_apart() {
+        let mut d = Dechunker::new();
+        let mut t = Vec::new();
+        assert_eq!(
+            d.feed(b"1\r\na\r\n0\r\n", &mut |_: &[u8]| {}, &mut t),
+            Progress::NeedMore
+        );
+        assert!(d.only_final_crlf_missing());
+        assert_eq!(
+            d.feed(b"X-A: 1", &mut |_: &[u8]| {}, &mut t),
+            Progress::NeedMore
+        );
+        assert!(!d.only_final_crlf_missing());
     }
 }

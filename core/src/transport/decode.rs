@@ -148,6 +148,7 @@ fn inflate(input: &[u8], format: Format, limits: DecodeLimits) -> Result<Vec<u8>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};

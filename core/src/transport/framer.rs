@@ -12,7 +12,9 @@ use super::head::{
     RequestTraits,
 };
 use super::http::{HttpLimits, StreamCtx};
-use super::startline::{classify_line, quick_prefix, sniff, Kind, Prefix, Sniff, MAX_START_LINE};
+use super::startline::{
+    classify_line, find_embedded, quick_prefix, sniff, Kind, Prefix, Sniff, MAX_START_LINE,
+};
 use super::{HttpMessage, TransportFrame};
 use crate::model::{Diagnostic, FlowDirection, MessageDirection, Timestamp};
 use std::collections::VecDeque;
@@ -267,6 +269,18 @@ impl Framer {
         let state = std::mem::replace(&mut self.state, State::Ignore);
         if !ctx.stopped() {
             match state {
+                State::Seek { .. } if !ctx.kind_unknown() => {
+                    // Bytes skipped since the last message, and a held partial line.
+                    let held = self.buf.len() - self.pos;
+                    self.skip(held);
+                    if self.skipped > 0 {
+                        let label = self.label(ctx);
+                        diags.push(Diagnostic::warning(format!(
+                            "{label}: {} bytes from offset {} to the end are not part of any HTTP message",
+                            self.skipped, self.skipped_from
+                        )));
+                    }
+                }
                 State::Sniff | State::Seek { .. } | State::Ignore => {}
                 State::Head { kind, .. } => {
                     let n = self.buf.len() - self.pos;
@@ -288,6 +302,12 @@ impl Framer {
                             ));
                             false
                         }
+                        BodyState::Chunked(d) if d.only_final_crlf_missing() => {
+                            // Seen from servers that close right after the last chunk.
+                            msg.errors
+                                .push(format!("{how} before the chunked body's final CRLF"));
+                            end == End::Closed
+                        }
                         BodyState::Chunked(d) => {
                             msg.errors
                                 .push(format!("{how} inside {} of the chunked body", d.position()));
@@ -304,8 +324,19 @@ impl Framer {
         self.segs.clear();
     }
 
+    /// Bytes held while waiting for more (tests check the bound).
+    #[cfg(test)]
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Stream offset of `buf[i]` (saturating: offsets come from the capture, not from us).
+    fn off_at(&self, i: usize) -> u64 {
+        self.buf_off.saturating_add(i as u64)
+    }
+
     fn next_offset(&self) -> u64 {
-        self.buf_off + self.buf.len() as u64
+        self.off_at(self.buf.len())
     }
 
     fn stop_if_ctx_stopped(&mut self, ctx: &StreamCtx) -> bool {
@@ -351,7 +382,7 @@ impl Framer {
             }
         }
         self.buf.drain(..self.pos);
-        self.buf_off += self.pos as u64;
+        self.buf_off = self.off_at(self.pos);
         self.pos = 0;
         while self.segs.len() >= 2 && self.segs[1].0 <= self.buf_off {
             self.segs.pop_front();
@@ -386,7 +417,7 @@ impl Framer {
 
     fn step_sniff(&mut self, ctx: &mut StreamCtx, diags: &mut Vec<Diagnostic>) -> bool {
         let avail = &self.buf[self.pos..];
-        let at_start = self.buf_off + self.pos as u64 == 0;
+        let at_start = self.off_at(self.pos) == 0;
         let verdict = if at_start && ctx.kind_unknown() {
             sniff(avail)
         } else {
@@ -423,55 +454,78 @@ impl Framer {
         diags: &mut Vec<Diagnostic>,
     ) -> bool {
         let avail = &self.buf[self.pos..];
-        if line_start {
-            let expect = ctx.expect(self.dir);
-            if quick_prefix(avail, expect) == Prefix::Maybe {
-                let from = scanned.min(avail.len());
-                match avail[from..].iter().position(|&b| b == b'\n') {
-                    Some(p) if from + p <= MAX_START_LINE => {
-                        if let Some(kind) = classify_line(&avail[..from + p], expect) {
-                            self.report_skip(ctx, diags);
-                            ctx.found_start(self.dir, kind, diags);
-                            self.state = State::Head { kind, scanned: 0 };
-                            return true;
-                        }
+        let expect = ctx.expect(self.dir);
+        let from = scanned.min(avail.len());
+        let newline = avail[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| from + p);
+        if line_start && quick_prefix(avail, expect) == Prefix::Maybe {
+            match newline {
+                Some(p) if p <= MAX_START_LINE => {
+                    if let Some(kind) = classify_line(&avail[..p], expect) {
+                        self.report_skip(ctx, diags);
+                        ctx.found_start(self.dir, kind, diags);
+                        self.state = State::Head { kind, scanned: 0 };
+                        return true;
                     }
-                    None if avail.len() <= MAX_START_LINE => {
-                        self.state = State::Seek {
-                            line_start: true,
-                            scanned: avail.len(),
-                        };
-                        return false;
-                    }
-                    _ => {}
                 }
+                None if avail.len() <= MAX_START_LINE => {
+                    self.state = State::Seek {
+                        line_start: true,
+                        scanned: avail.len(),
+                    };
+                    return false;
+                }
+                _ => {}
             }
         }
-        // Not a message start here: skip to the beginning of the next line.
-        let (n, line_start) = match avail.iter().position(|&b| b == b'\n') {
-            Some(p) => (p + 1, true),
-            None => (avail.len(), false),
-        };
-        let blank = avail[..n]
-            .iter()
-            .filter(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
-            .count();
-        if blank < n {
-            if self.skipped == 0 {
-                let first = avail[..n]
-                    .iter()
-                    .position(|b| !matches!(b, b'\r' | b'\n' | b' ' | b'\t'))
-                    .unwrap_or(0);
-                self.skipped_from = self.buf_off + (self.pos + first) as u64;
+        // No message starts here. One may start inside this line, after bytes that do not end
+        // in a newline (a body's tail): look once the line is complete.
+        match newline {
+            Some(p) => {
+                let line_from = p.saturating_sub(MAX_START_LINE);
+                let skip = match find_embedded(&avail[line_from..p], expect) {
+                    Some((i, _)) => line_from + i,
+                    None => p + 1,
+                };
+                self.skip(skip);
+                self.state = State::Seek {
+                    line_start: true,
+                    scanned: 0,
+                };
+                true
             }
-            self.skipped += (n - blank) as u64;
+            None if avail.len() > MAX_START_LINE => {
+                // Keep only a tail that could still hold the start line.
+                self.skip(avail.len() - MAX_START_LINE);
+                self.state = State::Seek {
+                    line_start: false,
+                    scanned: MAX_START_LINE,
+                };
+                true
+            }
+            None => {
+                self.state = State::Seek {
+                    line_start: false,
+                    scanned: avail.len(),
+                };
+                false
+            }
+        }
+    }
+
+    /// Skips `n` bytes that are not part of any message, counting those that are not blank.
+    fn skip(&mut self, n: usize) {
+        let skipped = &self.buf[self.pos..self.pos + n];
+        let is_blank = |b: &u8| matches!(b, b'\r' | b'\n' | b' ' | b'\t');
+        if let Some(first) = skipped.iter().position(|b| !is_blank(b)) {
+            if self.skipped == 0 {
+                self.skipped_from = self.off_at(self.pos + first);
+            }
+            self.skipped += skipped.iter().filter(|b| !is_blank(b)).count() as u64;
         }
         self.pos += n;
-        self.state = State::Seek {
-            line_start,
-            scanned: 0,
-        };
-        true
     }
 
     /// Reports bytes skipped before the message start just found.
@@ -479,15 +533,11 @@ impl Framer {
         if self.skipped == 0 {
             return;
         }
-        let (n, from, to) = (
-            self.skipped,
-            self.skipped_from,
-            self.buf_off + self.pos as u64,
-        );
+        let (n, from, to) = (self.skipped, self.skipped_from, self.off_at(self.pos));
         let label = self.label(ctx);
         diags.push(match self.seek_reason {
             SeekReason::Start => Diagnostic::info(format!(
-                "{label}: capture starts mid-stream; skipped {n} bytes before the first HTTP message at offset {to}"
+                "{label}: skipped {n} bytes before the first HTTP message at offset {to} (capture started mid-stream?)"
             )),
             SeekReason::Gap => Diagnostic::warning(format!(
                 "{label}: after a gap, skipped {n} bytes from offset {from} to resynchronise on the HTTP message at offset {to}"
@@ -512,7 +562,7 @@ impl Framer {
         let n = match find_head_end(&avail[..search], scanned) {
             Ok(n) => n,
             Err(_) if avail.len() > self.limits.max_head => {
-                let at = self.buf_off + self.pos as u64;
+                let at = self.off_at(self.pos);
                 let why = format!(
                     "header section at stream offset {at} larger than the {} cap",
                     size_text(self.limits.max_head)
@@ -523,7 +573,10 @@ impl Framer {
                     .iter()
                     .position(|&b| b == b'\n')
                     .map_or(avail.len(), |p| p + 1);
-                let (ts, ts_end) = (self.ts_at(at), self.ts_at(at + search as u64 - 1));
+                let (ts, ts_end) = (
+                    self.ts_at(at),
+                    self.ts_at(at.saturating_add(search as u64).saturating_sub(1)),
+                );
                 self.pos += line;
                 if let Some((mut msg, _, _)) =
                     self.start_message(kind, head, ts, ts_end, ctx, diags)
@@ -543,8 +596,11 @@ impl Framer {
             }
         };
         let head = parse_head(&avail[..n], kind);
-        let at = self.buf_off + self.pos as u64;
-        let (ts, ts_end) = (self.ts_at(at), self.ts_at(at + n as u64 - 1));
+        let at = self.off_at(self.pos);
+        let (ts, ts_end) = (
+            self.ts_at(at),
+            self.ts_at(at.saturating_add(n as u64).saturating_sub(1)),
+        );
         self.pos += n;
         let Some((msg, framing, traits)) = self.start_message(kind, head, ts, ts_end, ctx, diags)
         else {
@@ -637,7 +693,7 @@ impl Framer {
         diags: &mut Vec<Diagnostic>,
     ) {
         let avail = &self.buf[self.pos..];
-        let at = self.buf_off + self.pos as u64;
+        let at = self.off_at(self.pos);
         let (ts, ts_end) = (
             self.ts_at(at),
             self.ts_at(self.next_offset().saturating_sub(1)),
@@ -700,7 +756,7 @@ impl Framer {
                         (BodyState::Chunked(d), true, None)
                     }
                     Progress::Error(e) => {
-                        let at = self.buf_off + (self.pos + e.at) as u64;
+                        let at = self.off_at(self.pos + e.at);
                         self.pos += (e.at + 1).min(avail.len());
                         let why = format!("{} at stream offset {at}; message cut there", e.reason);
                         (BodyState::Chunked(d), true, Some(why))
@@ -709,7 +765,7 @@ impl Framer {
             }
         };
         if self.pos > start {
-            msg.ts_end = self.ts_at(self.buf_off + self.pos as u64 - 1);
+            msg.ts_end = self.ts_at(self.off_at(self.pos).saturating_sub(1));
         }
         if done {
             let complete = error.is_none() && !msg.cut && !msg.truncated;
@@ -829,9 +885,9 @@ fn cap_error(max_body: usize) -> String {
 /// "256 MiB", "64 KiB" or "100 bytes".
 pub(crate) fn size_text(n: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n / MIB * MIB == n {
         format!("{} MiB", n / MIB)
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n / 1024 * 1024 == n {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")

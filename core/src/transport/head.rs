@@ -287,6 +287,7 @@ fn content_length(http: &HttpMessage) -> Option<Result<u64, String>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

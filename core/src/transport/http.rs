@@ -384,6 +384,16 @@ impl TransportStage {
         }
     }
 
+    /// The most bytes any one direction holds while waiting for more (tests check the bound).
+    #[cfg(test)]
+    pub(crate) fn max_buffered(&self) -> usize {
+        self.streams
+            .values()
+            .map(|s| s.c2s.buffered().max(s.s2c.buffered()))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// What the stream carries, as far as seen: `Http` once a message start was found.
     pub fn transport_of(&self, stream: usize) -> TransportKind {
         self.streams
@@ -391,12 +401,12 @@ impl TransportStage {
             .map_or(TransportKind::Unknown, |s| s.ctx.kind)
     }
 
-    /// True when HTTP requests were seen flowing server-to-client, i.e. the TCP layer's guess of
-    /// the client was wrong; frames still carry the right Request/Response direction.
+    /// True when HTTP requests (or a net.tcp preamble) were seen flowing server-to-client, i.e.
+    /// the TCP layer's guess of the client was wrong; frames still carry the right
+    /// Request/Response direction.
     pub fn roles_swapped(&self, stream: usize) -> bool {
-        self.streams.get(&stream).is_some_and(|s| {
-            s.ctx.kind == TransportKind::Http
-                && s.ctx.request_dir == Some(FlowDirection::ServerToClient)
-        })
+        self.streams
+            .get(&stream)
+            .is_some_and(|s| s.ctx.request_dir == Some(FlowDirection::ServerToClient))
     }
 }

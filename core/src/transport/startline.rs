@@ -17,6 +17,10 @@ pub(crate) enum Kind {
 pub(crate) const MAX_START_LINE: usize = 16 * 1024;
 /// Longest method token considered plausible.
 const MAX_METHOD: usize = 32;
+/// Methods recognised at the end of a run of method characters when resynchronising.
+const KNOWN_METHODS: [&str; 9] = [
+    "GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT",
+];
 
 /// Verdict of the cheap check on the first bytes of a candidate line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +121,66 @@ fn is_request_line(line: &[u8]) -> bool {
     !target.is_empty() && target.iter().all(|&b| b > 0x20 && b != 0x7f) && is_version(version)
 }
 
+/// Finds a start line that begins inside `line` (a complete line without its `\n`) rather than
+/// at its start: a message that follows a body not ending in a newline (`…</s:Envelope>POST
+/// /svc HTTP/1.1`). Returns the index where it begins (never 0: that case is
+/// [`classify_line`]'s) and its kind.
+pub(crate) fn find_embedded(line: &[u8], expect: Option<Kind>) -> Option<(usize, Kind)> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut best: Option<(usize, Kind)> = None;
+    if expect != Some(Kind::Response) && line.len() > 9 {
+        let (before, version) = line.split_at(line.len() - 9);
+        if version == b" HTTP/1.1" || version == b" HTTP/1.0" {
+            // Back from the version: the target (no spaces), a space, then the method.
+            let target_start = before.iter().rposition(|&b| b == b' ').map_or(0, |p| p + 1);
+            if target_start > 1 {
+                let method_end = target_start - 1;
+                let run = before[..method_end]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| is_method_char(b))
+                    .count();
+                let token = &before[method_end - run..method_end];
+                // The bytes before may end in method characters too ("…XYZPOST"): prefer a
+                // well-known method at the end of the run, else the run from its first letter.
+                let method_len = KNOWN_METHODS
+                    .iter()
+                    .filter(|m| token.ends_with(m.as_bytes()))
+                    .map(|m| m.len())
+                    .max()
+                    .unwrap_or_else(|| {
+                        run - token.iter().position(u8::is_ascii_uppercase).unwrap_or(run)
+                    });
+                let start = method_end - method_len;
+                if start > 0
+                    && method_len <= MAX_METHOD
+                    && classify_line(&line[start..], Some(Kind::Request)).is_some()
+                {
+                    best = Some((start, Kind::Request));
+                }
+            }
+        }
+    }
+    if expect != Some(Kind::Request) {
+        let mut from = 1;
+        while let Some(p) = line
+            .get(from..)
+            .and_then(|l| l.windows(7).position(|w| w == b"HTTP/1."))
+        {
+            let i = from + p;
+            if best.is_some_and(|(b, _)| b < i) {
+                break;
+            }
+            if classify_line(&line[i..], Some(Kind::Response)).is_some() {
+                best = Some((i, Kind::Response));
+                break;
+            }
+            from = i + 1;
+        }
+    }
+    best
+}
+
 /// What the first bytes of a direction (at stream offset 0) say about the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sniff {
@@ -151,6 +215,7 @@ pub(crate) fn sniff(data: &[u8]) -> Sniff {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -208,6 +273,47 @@ mod tests {
             Prefix::No
         );
         assert_eq!(quick_prefix(b"", None), Prefix::Maybe);
+    }
+
+    #[test]
+    fn embedded_starts() {
+        assert_eq!(
+            find_embedded(b"</s:Envelope>POST /svc HTTP/1.1\r", None),
+            Some((13, Kind::Request))
+        );
+        assert_eq!(
+            find_embedded(b"</s:Envelope>POST /svc HTTP/1.1", Some(Kind::Response)),
+            None
+        );
+        assert_eq!(
+            find_embedded(b"xyz</a>HTTP/1.1 200 OK", None),
+            Some((7, Kind::Response))
+        );
+        assert_eq!(
+            find_embedded(b"xyz</a>HTTP/1.1 200 OK", Some(Kind::Request)),
+            None
+        );
+        assert_eq!(
+            find_embedded(b"HTTP/1.1 200 OK", None),
+            None,
+            "index 0 is not embedded"
+        );
+        assert_eq!(
+            find_embedded(b"POST /svc HTTP/1.1", None),
+            None,
+            "index 0 is not embedded"
+        );
+        assert_eq!(
+            find_embedded(b"a HTTP/1.1 HTTP/1.1 200 OK", None),
+            Some((11, Kind::Response))
+        );
+        assert_eq!(find_embedded(b"x  HTTP/1.1", None), None);
+        assert_eq!(find_embedded(b"1-2 /x HTTP/1.1", None), None);
+        assert_eq!(
+            find_embedded(b"zz1-GET /x HTTP/1.1", None),
+            Some((4, Kind::Request))
+        );
+        assert_eq!(find_embedded(b"", None), None);
     }
 
     #[test]

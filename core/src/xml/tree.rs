@@ -276,7 +276,7 @@ impl Document {
             .unwrap_or_default()
     }
 
-    /// Every ID value (see [`is_id_attribute`]) mapped to its element; the same value on two
+    /// Every ID value (`wsu:Id`, `xml:id`, `Id`, `ID`) mapped to its element; the same value on two
     /// different elements is an error.
     pub fn id_attribute_index(&self) -> Result<HashMap<String, NodeId>, DuplicateId> {
         let mut index: HashMap<String, NodeId> = HashMap::new();

@@ -405,6 +405,7 @@ pub enum EncryptionAlgorithm {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -247,7 +247,7 @@ pub fn decrypt_block(
         return Ok(out);
     }
     let block = cipher.block_size();
-    if data.len() < 2 * block || data.len() % block != 0 {
+    if data.len() < 2 * block || !data.len().is_multiple_of(block) {
         return Err(CryptoError::CiphertextLength {
             algorithm,
             len: data.len(),
@@ -292,7 +292,7 @@ pub fn aes_key_unwrap(
             got: kek.len(),
         });
     }
-    if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
         return Err(CryptoError::CiphertextLength {
             algorithm,
             len: wrapped.len(),
@@ -348,7 +348,7 @@ pub fn tripledes_key_unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<
     // RFC 3217 wraps exactly one three-key Triple-DES key: 24 + 8 (ICV) + 8 (IV) = 40 bytes.
     // Other key sizes (e.g. an AES key) use the same construction in XML Encryption, so any
     // multiple of 8 of at least 24 is accepted.
-    if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
         return Err(CryptoError::CiphertextLength {
             algorithm,
             len: wrapped.len(),
@@ -438,6 +438,7 @@ pub fn rsa_decrypt(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

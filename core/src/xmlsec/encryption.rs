@@ -24,6 +24,8 @@
 //! they are UTF-8, and left encrypted in the view otherwise (the result still holds them).
 //! EncryptedData found inside decrypted content is not opened again (one pass).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use zeroize::Zeroizing;
@@ -163,19 +165,57 @@ impl From<KeyResolveError> for KeyFailure {
     }
 }
 
+/// Per-document state: the ID index, every EncryptedKey (found once, not per
+/// EncryptedData), and the outcome of each EncryptedKey already opened, so a hostile
+/// document cannot make the same RSA or unwrap operation run once per EncryptedData.
 struct Ctx<'a> {
     doc: &'a Document,
     ids: IdIndex,
     resolver: &'a dyn KeyResolver,
+    /// CarriedKeyName → EncryptedKeys carrying it.
+    by_carried_name: HashMap<String, Vec<NodeId>>,
+    /// `ReferenceList/DataReference|KeyReference@URI` → EncryptedKeys listing it.
+    by_reference: HashMap<String, Vec<NodeId>>,
+    opened: RefCell<HashMap<NodeId, KeyResult>>,
+}
+
+type KeyResult = Result<Resolved<Zeroizing<Vec<u8>>>, KeyFailure>;
+
+impl<'a> Ctx<'a> {
+    fn new(doc: &'a Document, resolver: &'a dyn KeyResolver) -> Self {
+        let mut by_carried_name: HashMap<String, Vec<NodeId>> = HashMap::new();
+        let mut by_reference: HashMap<String, Vec<NodeId>> = HashMap::new();
+        for ek in all_elements_named(doc, NS_XENC, "EncryptedKey") {
+            if let Some(c) = doc.find_child(ek, Some(NS_XENC), "CarriedKeyName") {
+                by_carried_name.entry(text(doc, c)).or_default().push(ek);
+            }
+            if let Some(rl) = doc.find_child(ek, Some(NS_XENC), "ReferenceList") {
+                for r in doc.children_elements(rl) {
+                    let is_ref = super::util::is_element(doc, r, NS_XENC, "DataReference")
+                        || super::util::is_element(doc, r, NS_XENC, "KeyReference");
+                    if let (true, Some(uri)) = (is_ref, doc.attribute(r, None, "URI")) {
+                        by_reference
+                            .entry(uri.trim().to_string())
+                            .or_default()
+                            .push(ek);
+                    }
+                }
+            }
+        }
+        Ctx {
+            doc,
+            ids: IdIndex::build(doc),
+            resolver,
+            by_carried_name,
+            by_reference,
+            opened: RefCell::new(HashMap::new()),
+        }
+    }
 }
 
 /// Decrypts every EncryptedData in `doc` and builds the decrypted view.
 pub fn decrypt_document(doc: &Document, resolver: &dyn KeyResolver) -> Decryption {
-    let ctx = Ctx {
-        doc,
-        ids: IdIndex::build(doc),
-        resolver,
-    };
+    let ctx = Ctx::new(doc, resolver);
     let results: Vec<EncryptedDataResult> = all_elements_named(doc, NS_XENC, "EncryptedData")
         .into_iter()
         .map(|ed| decrypt_data(&ctx, ed))
@@ -197,11 +237,7 @@ pub fn decrypt_encrypted_data(
     encrypted_data: NodeId,
     resolver: &dyn KeyResolver,
 ) -> EncryptedDataResult {
-    let ctx = Ctx {
-        doc,
-        ids: IdIndex::build(doc),
-        resolver,
-    };
+    let ctx = Ctx::new(doc, resolver);
     decrypt_data(&ctx, encrypted_data)
 }
 
@@ -212,11 +248,7 @@ pub fn decrypt_encrypted_key(
     encrypted_key: NodeId,
     resolver: &dyn KeyResolver,
 ) -> Result<Resolved<Zeroizing<Vec<u8>>>, KeyFailure> {
-    let ctx = Ctx {
-        doc,
-        ids: IdIndex::build(doc),
-        resolver,
-    };
+    let ctx = Ctx::new(doc, resolver);
     open_encrypted_key(&ctx, encrypted_key, 0)
 }
 
@@ -416,11 +448,14 @@ fn candidate_encrypted_keys(
         }
         for kn in children_named(doc, ki, NS_DSIG, "KeyName") {
             let name = text(doc, kn);
-            for ek in all_elements_named(doc, NS_XENC, "EncryptedKey") {
-                let carried = doc.find_child(ek, Some(NS_XENC), "CarriedKeyName");
-                if carried.is_some_and(|c| text(doc, c) == name) {
-                    push(ek, &mut out);
-                }
+            for &ek in ctx
+                .by_carried_name
+                .get(&name)
+                .into_iter()
+                .flatten()
+                .take(MAX_CANDIDATES)
+            {
+                push(ek, &mut out);
             }
         }
     }
@@ -429,18 +464,14 @@ fn candidate_encrypted_keys(
     // EncryptedKey's own key is not necessarily the data key.
     if let (None, Some(id)) = (key_info, doc.attribute(owner, None, "Id")) {
         let target = format!("#{id}");
-        for ek in all_elements_named(doc, NS_XENC, "EncryptedKey") {
-            let Some(rl) = doc.find_child(ek, Some(NS_XENC), "ReferenceList") else {
-                continue;
-            };
-            let names_owner = doc.children_elements(rl).into_iter().any(|r| {
-                (super::util::is_element(doc, r, NS_XENC, "DataReference")
-                    || super::util::is_element(doc, r, NS_XENC, "KeyReference"))
-                    && doc.attribute(r, None, "URI").map(str::trim) == Some(target.as_str())
-            });
-            if names_owner {
-                push(ek, &mut out);
-            }
+        for &ek in ctx
+            .by_reference
+            .get(&target)
+            .into_iter()
+            .flatten()
+            .take(MAX_CANDIDATES)
+        {
+            push(ek, &mut out);
         }
     }
     out
@@ -495,7 +526,20 @@ fn key_encryption(doc: &Document, em: Option<NodeId>, uri: &str) -> Result<KeyEn
     }))
 }
 
-fn open_encrypted_key(
+/// Opens an EncryptedKey once per document (later calls get the remembered outcome).
+fn open_encrypted_key(ctx: &Ctx<'_>, ek: NodeId, depth: usize) -> KeyResult {
+    if let Some(done) = ctx.opened.borrow().get(&ek) {
+        return done.clone();
+    }
+    let result = open_encrypted_key_uncached(ctx, ek, depth);
+    // A failure caused by the nesting limit depends on the path taken; don't remember it.
+    if depth < MAX_KEY_DEPTH {
+        ctx.opened.borrow_mut().insert(ek, result.clone());
+    }
+    result
+}
+
+fn open_encrypted_key_uncached(
     ctx: &Ctx<'_>,
     ek: NodeId,
     depth: usize,
@@ -631,4 +675,211 @@ fn splice(
         doc: new_doc,
         replacements,
     }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::cell::Cell;
+
+    use openssl::pkey::PKey;
+    use openssl::symm::{encrypt, Cipher};
+
+    use super::*;
+    use crate::xmlsec::algorithms::SignatureMethod;
+    use crate::xmlsec::resolver::VerificationKey;
+    use crate::xmlsec::util::b64;
+
+    /// Hands out one KEK by KeyName and counts how often it is asked.
+    struct CountingKek {
+        kek: Vec<u8>,
+        asked: Cell<usize>,
+    }
+
+    impl KeyResolver for CountingKek {
+        fn signing_key(
+            &self,
+            _: &Document,
+            _: Option<NodeId>,
+            _: SignatureMethod,
+        ) -> Result<Resolved<VerificationKey>, KeyResolveError> {
+            Err(KeyResolveError::NotFound("none".into()))
+        }
+        fn decryption_key(
+            &self,
+            doc: &Document,
+            key_info: Option<NodeId>,
+            _: &EncryptionAlgorithm,
+        ) -> Result<Resolved<Zeroizing<Vec<u8>>>, KeyResolveError> {
+            let named = key_info
+                .and_then(|k| doc.find_child(k, Some(NS_DSIG), "KeyName"))
+                .is_some_and(|n| text(doc, n) == "kek");
+            if !named {
+                return Err(KeyResolveError::NotFound("not kek".into()));
+            }
+            self.asked.set(self.asked.get() + 1);
+            Ok(Resolved {
+                key: Zeroizing::new(self.kek.clone()),
+                source: "kek".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn shared_encrypted_key_is_opened_once_and_each_data_decrypts() {
+        let kek = b"0123456789abcdef".to_vec();
+        let cek = b"fedcba9876543210";
+        // Wrap with OpenSSL's own RFC 3394 implementation (not ours).
+        let aes = openssl::aes::AesKey::new_encrypt(&kek).unwrap();
+        let mut wrapped = vec![0u8; 24];
+        openssl::aes::wrap_key(&aes, None, &mut wrapped, cek).unwrap();
+        let mut datas = String::new();
+        for i in 0..3 {
+            let iv = [i as u8; 16];
+            let mut cv = iv.to_vec();
+            let plain = format!("<p:v>{i}</p:v>");
+            cv.extend(encrypt(Cipher::aes_128_cbc(), cek, Some(&iv), plain.as_bytes()).unwrap());
+            datas.push_str(&format!(
+                "<x:EncryptedData Id=\"d{i}\" Type=\"{TYPE_ELEMENT}\"><x:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/>\
+                 <ds:KeyInfo><ds:RetrievalMethod Type=\"{TYPE_ENCRYPTED_KEY}\" URI=\"#ek\"/></ds:KeyInfo>\
+                 <x:CipherData><x:CipherValue>{}</x:CipherValue></x:CipherData></x:EncryptedData>",
+                b64(&cv)
+            ));
+        }
+        let xml = format!(
+            "<r xmlns:p=\"urn:p\" xmlns:x=\"{NS_XENC}\" xmlns:ds=\"{NS_DSIG}\">{datas}\
+             <x:EncryptedKey Id=\"ek\"><x:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#kw-aes128\"/>\
+             <ds:KeyInfo><ds:KeyName>kek</ds:KeyName></ds:KeyInfo>\
+             <x:CipherData><x:CipherValue>{}</x:CipherValue></x:CipherData></x:EncryptedKey></r>",
+            b64(&wrapped)
+        );
+        let doc = Document::parse(xml.as_bytes()).unwrap();
+        let r = CountingKek {
+            kek,
+            asked: Cell::new(0),
+        };
+        let d = decrypt_document(&doc, &r);
+        assert_eq!(d.results.len(), 3);
+        assert!(
+            d.results.iter().all(|x| x.is_decrypted()),
+            "{:?}",
+            d.results
+        );
+        assert_eq!(r.asked.get(), 1, "the EncryptedKey must be opened once");
+        let view = d.decrypted.unwrap();
+        let text = String::from_utf8(view.doc.source.clone()).unwrap();
+        assert!(
+            text.contains("<p:v>0</p:v><p:v>1</p:v><p:v>2</p:v><x:EncryptedKey"),
+            "{text}"
+        );
+        // Each replacement maps to exactly its element, which resolved the p: prefix.
+        for rep in &view.replacements {
+            assert_eq!(rep.new_nodes.len(), 1);
+            let e = view.doc.element(rep.new_nodes[0]).unwrap();
+            assert_eq!(e.name.ns.as_deref(), Some("urn:p"));
+        }
+    }
+
+    #[test]
+    fn malformed_cipher_values_and_methods_are_named() {
+        let xml = format!(
+            "<r xmlns:x=\"{NS_XENC}\">\
+             <x:EncryptedData Id=\"a\"><x:EncryptionMethod Algorithm=\"urn:unknown\"/><x:CipherData><x:CipherValue>AAAA</x:CipherValue></x:CipherData></x:EncryptedData>\
+             <x:EncryptedData Id=\"b\"><x:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/><x:CipherData><x:CipherValue>AA*A</x:CipherValue></x:CipherData></x:EncryptedData>\
+             <x:EncryptedData Id=\"c\"><x:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/><x:CipherData><x:CipherReference URI=\"http://x\"/></x:CipherData></x:EncryptedData>\
+             </r>"
+        );
+        let doc = Document::parse(xml.as_bytes()).unwrap();
+        let r = CountingKek {
+            kek: vec![],
+            asked: Cell::new(0),
+        };
+        let d = decrypt_document(&doc, &r);
+        let reason = |i: usize| match &d.results[i].outcome {
+            DecryptOutcome::Failed { reason } => reason.clone(),
+            o => panic!("{o:?}"),
+        };
+        assert!(
+            reason(0).contains("unsupported EncryptionMethod urn:unknown"),
+            "{}",
+            reason(0)
+        );
+        assert!(
+            reason(1).contains("not valid base64") && reason(1).contains("Id=\"b\""),
+            "{}",
+            reason(1)
+        );
+        assert!(
+            reason(2).contains("unsupported CipherReference"),
+            "{}",
+            reason(2)
+        );
+        assert!(d.decrypted.is_none());
+    }
+
+    #[test]
+    fn xmlenc11_rsa_oaep_with_mgf_and_gcm_data() {
+        use openssl::encrypt::Encrypter;
+        use openssl::hash::MessageDigest;
+        use openssl::rsa::{Padding, Rsa};
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let cek = [7u8; 32];
+        let mut e = Encrypter::new(&key).unwrap();
+        e.set_rsa_padding(Padding::PKCS1_OAEP).unwrap();
+        e.set_rsa_oaep_md(MessageDigest::sha256()).unwrap();
+        e.set_rsa_mgf1_md(MessageDigest::sha384()).unwrap();
+        e.set_rsa_oaep_label(b"label").unwrap();
+        let mut wrapped = vec![0u8; e.encrypt_len(&cek).unwrap()];
+        let n = e.encrypt(&cek, &mut wrapped).unwrap();
+        wrapped.truncate(n);
+        // AES-256-GCM: IV || ciphertext || tag, made with openssl directly.
+        let iv = [9u8; 12];
+        let mut tag = [0u8; 16];
+        let ct = openssl::symm::encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &cek,
+            Some(&iv),
+            &[],
+            b"<v>gcm</v>",
+            &mut tag,
+        )
+        .unwrap();
+        let mut cv = iv.to_vec();
+        cv.extend(ct);
+        cv.extend(tag);
+        let xml = format!(
+            "<r xmlns:x=\"{NS_XENC}\" xmlns:ds=\"{NS_DSIG}\"><x:EncryptedData Type=\"{TYPE_ELEMENT}\">\
+             <x:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#aes256-gcm\"/><ds:KeyInfo>\
+             <x:EncryptedKey><x:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#rsa-oaep\">\
+             <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+             <m:MGF xmlns:m=\"{NS_XENC11}\" Algorithm=\"http://www.w3.org/2009/xmlenc11#mgf1sha384\"/>\
+             <x:OAEPparams>{}</x:OAEPparams></x:EncryptionMethod>\
+             <x:CipherData><x:CipherValue>{}</x:CipherValue></x:CipherData></x:EncryptedKey></ds:KeyInfo>\
+             <x:CipherData><x:CipherValue>{}</x:CipherValue></x:CipherData></x:EncryptedData></r>",
+            b64(b"label"),
+            b64(&wrapped),
+            b64(&cv)
+        );
+        let doc = Document::parse(xml.as_bytes()).unwrap();
+        let mut r = crate::xmlsec::StandaloneResolver::new();
+        drop(e);
+        r.add_private_key(key, None, "generated");
+        let d = decrypt_document(&doc, &r);
+        assert_eq!(
+            d.results[0].outcome,
+            DecryptOutcome::Decrypted {
+                plaintext: b"<v>gcm</v>".to_vec()
+            }
+        );
+        assert_eq!(String::from_utf8(d.decrypted.unwrap().doc.source).unwrap(), "<r xmlns:x=\"http://www.w3.org/2001/04/xmlenc#\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><v>gcm</v></r>");
+        // The wrong MGF digest: OAEP decoding fails, and the message says RSA.
+        let bad = xml.replace("mgf1sha384", "mgf1sha256");
+        let d = decrypt_document(&Document::parse(bad.as_bytes()).unwrap(), &r);
+        match &d.results[0].outcome {
+            DecryptOutcome::Failed { reason } => {
+                assert!(reason.contains("RSA decryption failed"), "{reason}")
+            }
+            o => panic!("{o:?}"),
+        }
+    }
 }

@@ -10,6 +10,8 @@
 //! transforms enveloped-signature and c14n 1.0/1.1/exclusive (± comments), the digests and
 //! SignatureMethods of [`super::algorithms`]. Anything else is reported as unsupported.
 
+use std::cell::Cell;
+
 use openssl::memcmp;
 
 use super::algorithms::{
@@ -23,7 +25,12 @@ use super::util::{children_named, decode_base64, describe, qname, text, IdIndex}
 use crate::xml::{Document, NodeId};
 
 /// At most this many References per SignedInfo (hostile input bound).
-const MAX_REFERENCES: usize = 1000;
+const MAX_REFERENCES: usize = 256;
+/// At most this many signatures per document are checked.
+pub const MAX_SIGNATURES: usize = 256;
+/// Canonical bytes produced for References per document, at most (each URI="" reference
+/// canonicalizes the whole document; this keeps a hostile document from multiplying that).
+const C14N_BUDGET: usize = 256 << 20;
 /// At most this many Transforms per Reference.
 const MAX_TRANSFORMS: usize = 16;
 
@@ -147,6 +154,9 @@ pub struct SignatureResult {
     pub canonical_signed_info: Vec<u8>,
     /// Where the verification key came from, when one was found.
     pub key_source: Option<String>,
+    /// Whether the SignatureValue verified over the canonical SignedInfo (None when it could
+    /// not be checked). True here alone does not make the signature valid.
+    pub signature_value_valid: Option<bool>,
 }
 
 /// Every `ds:Signature` element in the document, in document order.
@@ -154,13 +164,67 @@ pub fn find_signatures(doc: &Document) -> Vec<NodeId> {
     super::util::all_elements_named(doc, NS_DSIG, "Signature")
 }
 
-/// Verifies every signature in the document.
+/// Verifies every signature in the document (at most [`MAX_SIGNATURES`]; the rest are
+/// reported as not checked).
 pub fn verify_all(doc: &Document, resolver: &dyn KeyResolver) -> Vec<SignatureResult> {
-    let ids = IdIndex::build(doc);
-    find_signatures(doc)
-        .into_iter()
-        .map(|s| verify_with_index(doc, s, resolver, &ids))
+    let cx = VerifyCtx::new(doc);
+    cx.sigs
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            if i < MAX_SIGNATURES {
+                verify_with_index(doc, s, resolver, &cx)
+            } else {
+                unchecked(
+                    doc,
+                    s,
+                    format!("more than {MAX_SIGNATURES} signatures in the document"),
+                )
+            }
+        })
         .collect()
+}
+
+/// Per-document state shared by all signatures: the ID index, the Signature elements and
+/// the canonicalization budget that bounds the work a hostile document can cause.
+struct VerifyCtx {
+    ids: IdIndex,
+    sigs: Vec<NodeId>,
+    /// Canonical bytes still allowed to be produced for References in this document.
+    budget: Cell<usize>,
+}
+
+impl VerifyCtx {
+    fn new(doc: &Document) -> Self {
+        VerifyCtx {
+            ids: IdIndex::build(doc),
+            sigs: find_signatures(doc),
+            budget: Cell::new(C14N_BUDGET),
+        }
+    }
+
+    /// Charges `n` canonical bytes; false once the budget is spent.
+    fn charge(&self, n: usize) -> bool {
+        let left = self.budget.get();
+        self.budget.set(left.saturating_sub(n));
+        n <= left
+    }
+}
+
+fn unchecked(doc: &Document, sig: NodeId, reason: String) -> SignatureResult {
+    SignatureResult {
+        node: sig,
+        id: doc.attribute(sig, None, "Id").map(str::to_string),
+        signed_info_method: String::new(),
+        signature_method_uri: String::new(),
+        verdict: SignatureVerdict::Error {
+            reason: format!("{}: {reason}", describe(doc, sig)),
+        },
+        references: Vec::new(),
+        canonical_signed_info: Vec::new(),
+        key_source: None,
+        signature_value_valid: None,
+    }
 }
 
 /// Verifies one `ds:Signature` element.
@@ -169,7 +233,7 @@ pub fn verify_signature(
     signature: NodeId,
     resolver: &dyn KeyResolver,
 ) -> SignatureResult {
-    verify_with_index(doc, signature, resolver, &IdIndex::build(doc))
+    verify_with_index(doc, signature, resolver, &VerifyCtx::new(doc))
 }
 
 /// Parsed `ds:SignedInfo` essentials.
@@ -239,7 +303,7 @@ fn verify_with_index(
     doc: &Document,
     sig: NodeId,
     resolver: &dyn KeyResolver,
-    ids: &IdIndex,
+    cx: &VerifyCtx,
 ) -> SignatureResult {
     let mut result = SignatureResult {
         node: sig,
@@ -252,6 +316,7 @@ fn verify_with_index(
         references: Vec::new(),
         canonical_signed_info: Vec::new(),
         key_source: None,
+        signature_value_valid: None,
     };
     let what = describe(doc, sig);
     let Some(si_node) = doc.find_child(sig, Some(NS_DSIG), "SignedInfo") else {
@@ -275,7 +340,7 @@ fn verify_with_index(
         errors.push(format!("{what}: more than {MAX_REFERENCES} References"));
     }
     for (i, &r) in si.references.iter().take(MAX_REFERENCES).enumerate() {
-        let rr = check_reference(doc, sig, r, i + 1, ids);
+        let rr = check_reference(doc, sig, r, i + 1, cx);
         let msg = rr
             .error
             .clone()
@@ -321,14 +386,17 @@ fn verify_with_index(
                                 &key.key,
                                 *bits,
                                 &result.canonical_signed_info,
-                                &value,
+                                value,
                                 &si.method_uri,
                             ) {
-                                Ok(true) => {}
-                                Ok(false) => invalid.push(format!(
-                                    "SignatureValue does not verify ({}, key: {})",
-                                    si.method_uri, key.source
-                                )),
+                                Ok(true) => result.signature_value_valid = Some(true),
+                                Ok(false) => {
+                                    result.signature_value_valid = Some(false);
+                                    invalid.push(format!(
+                                        "SignatureValue does not verify ({}, key: {})",
+                                        si.method_uri, key.source
+                                    ))
+                                }
                                 Err(SigCheck::Refused(e)) => invalid.push(e),
                                 Err(SigCheck::Error(e)) => errors.push(e),
                             }
@@ -520,7 +588,7 @@ fn check_reference(
     sig: NodeId,
     r: NodeId,
     index: usize,
-    ids: &IdIndex,
+    cx: &VerifyCtx,
 ) -> ReferenceResult {
     let uri = doc.attribute(r, None, "URI").map(str::to_string);
     let dm = doc.find_child(r, Some(NS_DSIG), "DigestMethod");
@@ -564,7 +632,7 @@ fn check_reference(
         );
         return rr;
     };
-    let deref = match dereference(doc, &uri, ids) {
+    let deref = match dereference(doc, &uri, &cx.ids) {
         Ok(Some(d)) => d,
         Ok(None) => {
             fail(&mut rr, NotFound, "no element carries this ID".into());
@@ -643,18 +711,17 @@ fn check_reference(
                 // Drops every ds:Signature subtree; the node-set model holds one exclusion,
                 // which suffices when the referenced subtree contains at most one
                 // (outermost) Signature.
-                let inside: Vec<NodeId> = find_signatures(doc)
-                    .into_iter()
-                    .filter(|&s| {
-                        s == set.apex
-                            || doc.is_ancestor(set.apex, s)
-                            || set.apex == Document::DOCUMENT
-                    })
-                    .filter(|&s| {
-                        !find_signatures(doc)
-                            .iter()
-                            .any(|&o| o != s && doc.is_ancestor(o, s))
-                    })
+                let in_set: Vec<NodeId> = cx
+                    .sigs
+                    .iter()
+                    .copied()
+                    .filter(|&s| s == set.apex || doc.is_ancestor(set.apex, s))
+                    .collect();
+                // Only outermost ones matter (an inner one goes with its ancestor).
+                let inside: Vec<NodeId> = in_set
+                    .iter()
+                    .copied()
+                    .filter(|&s| !in_set.iter().any(|&o| o != s && doc.is_ancestor(o, s)))
                     .collect();
                 match inside.as_slice() {
                     [] => {}
@@ -710,6 +777,14 @@ fn check_reference(
             }
         }
     };
+    if !cx.charge(bytes.len()) {
+        fail(
+            &mut rr,
+            Malformed,
+            format!("canonicalization budget of {C14N_BUDGET} bytes per document exhausted"),
+        );
+        return rr;
+    }
     rr.canonical_bytes = bytes;
     match crypto::digest(digest, &rr.canonical_bytes) {
         Ok(d) => {
@@ -727,4 +802,131 @@ fn check_reference(
         Err(e) => fail(&mut rr, Malformed, e.to_string()),
     }
     rr
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::xmlsec::resolver::NoKeys;
+
+    fn sig_doc(references: &str) -> Document {
+        let xml = format!(
+            "<r xmlns=\"urn:r\"><!-- c --><a Id=\"a\">x<!-- in --></a>\
+             <ds:Signature xmlns:ds=\"{NS_DSIG}\"><ds:SignedInfo>\
+             <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+             <ds:SignatureMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#hmac-sha1\"/>\
+             {references}</ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature></r>"
+        );
+        Document::parse(xml.as_bytes()).unwrap()
+    }
+
+    fn reference(uri: &str, transforms: &[&str]) -> String {
+        let t: String = transforms
+            .iter()
+            .map(|a| format!("<ds:Transform Algorithm=\"{a}\"/>"))
+            .collect();
+        format!(
+            "<ds:Reference URI=\"{uri}\"><ds:Transforms>{t}</ds:Transforms>\
+             <ds:DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/>\
+             <ds:DigestValue>AAAAAAAAAAAAAAAAAAAAAAAAAAA=</ds:DigestValue></ds:Reference>"
+        )
+    }
+
+    const WITH_COMMENTS: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+
+    #[test]
+    fn uri_forms_decide_comments_and_targets() {
+        let refs = [
+            reference("#a", &[WITH_COMMENTS]),
+            reference("#xpointer(id('a'))", &[WITH_COMMENTS]),
+            reference("", &[TRANSFORM_ENVELOPED]),
+            reference("#xpointer(/)", &[TRANSFORM_ENVELOPED, WITH_COMMENTS]),
+        ]
+        .concat();
+        let doc = sig_doc(&refs);
+        let r = verify_all(&doc, &NoKeys);
+        assert_eq!(r.len(), 1);
+        let bytes: Vec<String> = r[0]
+            .references
+            .iter()
+            .map(|x| String::from_utf8(x.canonical_bytes.clone()).unwrap())
+            .collect();
+        // Bare-name: comments removed even under #WithComments.
+        assert_eq!(bytes[0], "<a xmlns=\"urn:r\" Id=\"a\">x</a>");
+        // XPointer id(): comments kept.
+        assert_eq!(bytes[1], "<a xmlns=\"urn:r\" Id=\"a\">x<!-- in --></a>");
+        // "": whole document, no comments, Signature removed.
+        assert_eq!(bytes[2], "<r xmlns=\"urn:r\"><a Id=\"a\">x</a></r>");
+        // xpointer(/): comments kept.
+        assert_eq!(
+            bytes[3],
+            "<r xmlns=\"urn:r\"><!-- c --><a Id=\"a\">x<!-- in --></a></r>"
+        );
+        // Every digest was computed (and the fake DigestValue does not match).
+        assert!(r[0]
+            .references
+            .iter()
+            .all(|x| x.digest_valid == Some(false)));
+        assert!(matches!(r[0].verdict, SignatureVerdict::Invalid { .. }));
+    }
+
+    #[test]
+    fn unsupported_and_missing_references_are_classified() {
+        let refs = [
+            reference("http://example.com/x", &[]),
+            reference("#nothing", &[]),
+            reference("#a", &["http://www.w3.org/2000/09/xmldsig#base64"]),
+            reference("#xpointer(//a)", &[]),
+        ]
+        .concat();
+        let r = verify_all(&sig_doc(&refs), &NoKeys);
+        let p: Vec<_> = r[0].references.iter().map(|x| x.problem).collect();
+        assert_eq!(
+            p,
+            [
+                Some(ReferenceProblem::Unsupported),
+                Some(ReferenceProblem::NotFound),
+                Some(ReferenceProblem::Unsupported),
+                Some(ReferenceProblem::Unsupported),
+            ]
+        );
+        let e = r[0].references[2].error.clone().unwrap();
+        assert_eq!(
+            e,
+            "unsupported transform http://www.w3.org/2000/09/xmldsig#base64 in reference 3 (URI #a)"
+        );
+        // A missing target makes the signature invalid, not merely unchecked.
+        assert!(matches!(r[0].verdict, SignatureVerdict::Invalid { .. }));
+    }
+
+    #[test]
+    fn no_key_and_unsupported_method_verdicts() {
+        // Digest correct (computed here with openssl over the literal canonical form).
+        let digest = openssl::sha::sha1(b"<a xmlns=\"urn:r\" Id=\"a\">x</a>");
+        let b64 = openssl::base64::encode_block(&digest);
+        let r = reference("#a", &[]).replace("AAAAAAAAAAAAAAAAAAAAAAAAAAA=", &b64);
+        let res = verify_all(&sig_doc(&r), &NoKeys);
+        assert!(
+            matches!(res[0].verdict, SignatureVerdict::NoKey { .. }),
+            "{:?}",
+            res[0].verdict
+        );
+        assert_eq!(res[0].references[0].digest_valid, Some(true));
+        let doc = sig_doc(&r);
+        let text = String::from_utf8(doc.source.clone()).unwrap().replace(
+            "http://www.w3.org/2000/09/xmldsig#hmac-sha1",
+            "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+        );
+        let res = verify_all(&Document::parse(text.as_bytes()).unwrap(), &NoKeys);
+        match &res[0].verdict {
+            SignatureVerdict::Error { reason } => assert!(
+                reason.contains(
+                    "unsupported SignatureMethod http://www.w3.org/2000/09/xmldsig#dsa-sha1"
+                ),
+                "{reason}"
+            ),
+            v => panic!("{v:?}"),
+        }
+    }
 }

@@ -165,8 +165,17 @@ fn hints(doc: &Document, key_info: Option<NodeId>) -> KeyInfoHints {
         h.key_names.push(text(doc, kn));
     }
     h.encrypted_keys = children_named(doc, ki, NS_XENC, "EncryptedKey");
-    let ids = IdIndex::build(doc);
-    for rm in children_named(doc, ki, NS_DSIG, "RetrievalMethod") {
+    // Built only when needed: an ID index costs a pass over the document.
+    let rms = children_named(doc, ki, NS_DSIG, "RetrievalMethod");
+    let ids = if rms.is_empty() {
+        None
+    } else {
+        Some(IdIndex::build(doc))
+    };
+    for (rm, ids) in rms
+        .into_iter()
+        .zip(std::iter::repeat(ids.as_ref()).flatten())
+    {
         let ty = doc.attribute(rm, None, "Type").map(str::trim);
         if ty.is_some_and(|t| t != TYPE_ENCRYPTED_KEY) {
             continue;
@@ -188,7 +197,7 @@ fn identified(cert: &X509, h: &KeyInfoHints) -> bool {
         return true;
     }
     if let Ok(sn) = cert.serial_number().to_bn() {
-        if h.serials.iter().any(|s| *s == sn) {
+        if h.serials.contains(&sn) {
             return true;
         }
     }
@@ -500,6 +509,9 @@ impl KeyResolver for StandaloneResolver {
                 order.push(k);
             }
         }
+        // Keys the KeyInfo identifies come first. (With OpenSSL >= 3.2, PKCS#1 v1.5 uses
+        // implicit rejection: a wrong key yields random bytes, not an error, and the data
+        // decryption then fails instead; identifying the key first keeps that rare.)
         let mut errors = Vec::new();
         for k in order {
             match crypto::rsa_decrypt(&k.key, transport, ciphertext) {
