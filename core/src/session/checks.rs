@@ -417,8 +417,12 @@ mod tests {
         assert!(shown(&env, None, h2).is_ok());
         assert!(shown(&env, None, env.body).is_ok());
         assert!(shown(&env, None, d.children_elements(env.body)[0]).is_ok());
-        assert!(shown(&env, None, fake_body).unwrap_err().contains("not the message's Body"));
-        assert!(shown(&env, None, h3).unwrap_err().contains("nested inside <w>"));
+        assert!(shown(&env, None, fake_body)
+            .unwrap_err()
+            .contains("not the message's Body"));
+        assert!(shown(&env, None, h3)
+            .unwrap_err()
+            .contains("nested inside <w>"));
     }
 
     #[test]
@@ -450,6 +454,31 @@ mod tests {
             chunk_artefact(&doc, doc.root_element().unwrap()).as_deref(),
             Some("e9d")
         );
+    }
+
+    #[test]
+    fn timestamp_against_capture_time() {
+        let xml = format!(
+            r#"<o:Security xmlns:o="urn:o" xmlns:u="{WSU}"><u:Timestamp><u:Created>2024-05-01T10:00:00.000Z</u:Created><u:Expires>2024-05-01T10:05:00.000Z</u:Expires></u:Timestamp></o:Security>"#
+        );
+        let doc = Document::parse(xml.as_bytes()).unwrap();
+        let sec = doc.root_element().unwrap();
+        let at = |s: &str| Timestamp::parse_xsd_datetime(s);
+        let st = |t: Option<Timestamp>, skew| timestamp(&doc, sec, t, skew).unwrap().status;
+        assert_eq!(st(at("2024-05-01T10:00:01Z"), 300), CheckStatus::Ok);
+        // Created in the future beyond the skew; Expires passed beyond the skew.
+        assert_eq!(st(at("2024-05-01T09:54:00Z"), 300), CheckStatus::Error);
+        assert_eq!(st(at("2024-05-01T09:56:00Z"), 300), CheckStatus::Ok);
+        assert_eq!(st(at("2024-05-01T10:11:00Z"), 300), CheckStatus::Error);
+        assert_eq!(st(at("2024-05-01T10:11:00Z"), 600), CheckStatus::Ok);
+        let no_time = timestamp(&doc, sec, None, 300).unwrap();
+        assert_eq!(no_time.status, CheckStatus::Ok);
+        assert!(no_time.detail.contains("not compared"));
+        let bad = xml.replace("10:05:00.000Z", "09:00:00.000Z");
+        let doc = Document::parse(bad.as_bytes()).unwrap();
+        let c = timestamp(&doc, doc.root_element().unwrap(), None, 300).unwrap();
+        assert_eq!(c.status, CheckStatus::Error);
+        assert!(c.detail.contains("before Created"), "{}", c.detail);
     }
 
     #[test]
