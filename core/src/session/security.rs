@@ -83,6 +83,8 @@ struct Pass {
     view: Envelope,
     decrypted_any: bool,
     decryption: Decryption,
+    /// An EncryptedData inside the Security header could not be opened.
+    closed_header_data: bool,
     errors: Vec<String>,
     signatures: Vec<SignatureInfo>,
     signature_values: Vec<Vec<u8>>,
@@ -227,10 +229,11 @@ impl SecurityStage {
         }
         security.signatures = pass.signatures.clone();
         info.signature = if pass.signatures.is_empty() {
-            if pass.decryption == Decryption::NoKey || pass.decryption == Decryption::Failed {
-                SignatureSummary::NoKey
-            } else {
-                SignatureSummary::Unsigned
+            // A Security-header EncryptedData left closed may hold the signature.
+            match (pass.closed_header_data, pass.decryption) {
+                (true, Decryption::Failed) => SignatureSummary::Error,
+                (true, _) => SignatureSummary::NoKey,
+                (false, _) => SignatureSummary::Unsigned,
             }
         } else {
             match pass
@@ -595,6 +598,11 @@ impl SecurityStage {
             Decryption::Ok
         };
         let decrypted_any = dec.results.iter().any(|r| r.is_decrypted());
+        let closed_header_data = sec.is_some_and(|sec| {
+            dec.results
+                .iter()
+                .any(|r| !r.is_decrypted() && doc.is_ancestor(sec, r.node))
+        });
         let view = match dec
             .decrypted
             .as_ref()
@@ -766,6 +774,7 @@ impl SecurityStage {
             view,
             decrypted_any,
             decryption: status,
+            closed_header_data,
             errors,
             signatures,
             signature_values,

@@ -8,13 +8,14 @@ use super::tokens::{find_str, parse_sct, parse_str, SecurityContextToken, StrRef
 use crate::xml::{Document, NodeId};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use std::fmt;
 use zeroize::Zeroizing;
 
 /// Largest entropy / BinarySecret accepted (WCF caps key sizes at 131072 bits).
 const MAX_SECRET: usize = 16 * 1024;
 
-/// What an RST (RequestSecurityToken) says.
-#[derive(Debug, Clone, Default)]
+/// What an RST (RequestSecurityToken) says. `Debug` shows secret lengths, never bytes.
+#[derive(Clone, Default)]
 pub struct Rst {
     pub request_type: Option<String>,
     pub token_type: Option<String>,
@@ -29,8 +30,8 @@ pub struct Rst {
     pub renew_target: Option<StrRef>,
 }
 
-/// The proof token of an RSTR.
-#[derive(Debug, Clone)]
+/// The proof token of an RSTR. `Debug` never shows key bytes.
+#[derive(Clone)]
 pub enum ProofToken {
     /// `ComputedKey` (CK/PSHA1): key = P_SHA1(client entropy, server entropy).
     ComputedKey(String),
@@ -40,8 +41,8 @@ pub enum ProofToken {
     EncryptedKey(NodeId),
 }
 
-/// What an RSTR (RequestSecurityTokenResponse) says.
-#[derive(Debug, Clone, Default)]
+/// What an RSTR (RequestSecurityTokenResponse) says. `Debug` shows secret lengths only.
+#[derive(Clone, Default)]
 pub struct Rstr {
     pub sct: Option<SecurityContextToken>,
     pub proof: Option<ProofToken>,
@@ -50,6 +51,51 @@ pub struct Rstr {
     pub cancelled: bool,
     pub binary_exchange: Option<String>,
     pub token_type: Option<String>,
+}
+
+fn secret_len(s: &Option<Zeroizing<Vec<u8>>>) -> String {
+    s.as_ref()
+        .map(|k| format!("{} bytes", k.len()))
+        .unwrap_or_else(|| "none".into())
+}
+
+impl fmt::Debug for Rst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rst")
+            .field("request_type", &self.request_type)
+            .field("token_type", &self.token_type)
+            .field("entropy", &secret_len(&self.entropy))
+            .field("entropy_other", &self.entropy_other)
+            .field("key_size", &self.key_size)
+            .field("binary_exchange", &self.binary_exchange)
+            .field("cancel_target", &self.cancel_target)
+            .field("renew_target", &self.renew_target)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ProofToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProofToken::ComputedKey(a) => write!(f, "ComputedKey({a})"),
+            ProofToken::BinarySecret(k) => write!(f, "BinarySecret({} bytes)", k.len()),
+            ProofToken::EncryptedKey(n) => write!(f, "EncryptedKey(node {n})"),
+        }
+    }
+}
+
+impl fmt::Debug for Rstr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rstr")
+            .field("sct", &self.sct)
+            .field("proof", &self.proof)
+            .field("entropy", &secret_len(&self.entropy))
+            .field("key_size", &self.key_size)
+            .field("cancelled", &self.cancelled)
+            .field("binary_exchange", &self.binary_exchange)
+            .field("token_type", &self.token_type)
+            .finish()
+    }
 }
 
 fn trust_child(doc: &Document, node: NodeId, local: &str) -> Option<NodeId> {
@@ -234,10 +280,15 @@ mod tests {
         let r = read_rstr(&doc, doc.root_element().unwrap())
             .unwrap()
             .unwrap();
-        assert_eq!(r.sct.unwrap().identifier, "urn:uuid:1");
+        assert_eq!(r.sct.as_ref().unwrap().identifier, "urn:uuid:1");
         assert!(matches!(r.proof, Some(ProofToken::ComputedKey(ref u)) if u.ends_with("CK/PSHA1")));
-        assert_eq!(r.entropy.unwrap().as_slice(), &[0, 1, 2]);
+        assert_eq!(r.entropy.as_ref().unwrap().as_slice(), &[0, 1, 2]);
         assert_eq!(r.key_size, Some(256));
         assert!(!r.cancelled);
+        let dbg = format!("{r:?}");
+        assert!(
+            dbg.contains("3 bytes") && !dbg.contains("[0, 1, 2]"),
+            "{dbg}"
+        );
     }
 }
