@@ -227,6 +227,14 @@ impl SecurityStage {
                 .and_then(|i| pass.usage.get(i))
                 .map(|u| u.to_string());
         }
+        for t in &mut security.tokens {
+            if t.token_type == "x509" && t.reference.is_none() {
+                t.reference =
+                    t.id.as_ref()
+                        .and_then(|i| pass.tokens.bsts.get(i))
+                        .map(super::keystore::cert_label);
+            }
+        }
         security.signatures = pass.signatures.clone();
         info.signature = if pass.signatures.is_empty() {
             // A Security-header EncryptedData left closed may hold the signature.
