@@ -29,21 +29,22 @@ pub struct EphemeralKey {
 
 #[derive(Default)]
 pub struct Registry {
-    scts: Vec<SctEntry>,
+    /// Identifier → its generations in the order learned (a map: captures may hold many
+    /// sessions, and every message looks its SCT up).
+    scts: HashMap<String, Vec<SctEntry>>,
+    sct_count: usize,
     ephemeral: HashMap<Vec<u8>, EphemeralKey>,
 }
 
 impl Registry {
     /// Adds (or replaces) the key of (identifier, instance).
     pub fn add_sct(&mut self, entry: SctEntry) {
-        if let Some(e) = self
-            .scts
-            .iter_mut()
-            .find(|e| e.identifier == entry.identifier && e.instance == entry.instance)
-        {
+        let gens = self.scts.entry(entry.identifier.clone()).or_default();
+        if let Some(e) = gens.iter_mut().find(|e| e.instance == entry.instance) {
             *e = entry;
-        } else if self.scts.len() < MAX_ENTRIES {
-            self.scts.push(entry);
+        } else if self.sct_count < MAX_ENTRIES {
+            self.sct_count += 1;
+            gens.push(entry);
         }
     }
 
@@ -51,26 +52,16 @@ impl Registry {
     /// given; otherwise the first generation issued (references without Instance precede
     /// any renewal).
     pub fn sct(&self, identifier: &str, instance: Option<&str>) -> Option<&SctEntry> {
-        let mut same = self.scts.iter().filter(|e| e.identifier == identifier);
+        let gens = self.scts.get(identifier)?;
         match instance {
-            Some(i) => self
-                .scts
-                .iter()
-                .find(|e| e.identifier == identifier && e.instance.as_deref() == Some(i)),
-            None => {
-                let all: Vec<&SctEntry> = same.by_ref().collect();
-                all.iter()
-                    .find(|e| e.instance.is_none())
-                    .or(all.first())
-                    .copied()
-            }
+            Some(i) => gens.iter().find(|e| e.instance.as_deref() == Some(i)),
+            None => gens.iter().find(|e| e.instance.is_none()).or(gens.first()),
         }
     }
 
     /// Every generation of one SCT, in the order learned.
     pub fn generations(&self, identifier: &str) -> impl Iterator<Item = &SctEntry> {
-        let id = identifier.to_string();
-        self.scts.iter().filter(move |e| e.identifier == id)
+        self.scts.get(identifier).into_iter().flatten()
     }
 
     pub fn add_ephemeral(&mut self, sha1: Vec<u8>, key: EphemeralKey) {
