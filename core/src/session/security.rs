@@ -163,7 +163,7 @@ impl SecurityStage {
                             | MessageKind::SctAmendResponse
                             | MessageKind::Fault
                     )));
-        let Some(sec) = env.security_header() else {
+        if env.security_header().is_none() {
             // No WS-Security: WS-Trust bodies in clear (transport security) still teach keys.
             let tokens = MsgTokens::default();
             let seen = Seen {
@@ -173,7 +173,7 @@ impl SecurityStage {
             };
             self.learn(seen, info, clues, detail, diagnostics);
             return;
-        };
+        }
         let pass = self.analyse(env, index, is_response);
 
         // Reformatted after signing? Verify a normalised copy only to say so.
@@ -292,7 +292,6 @@ impl SecurityStage {
         }
         security.checks.extend(whitespace_check);
         info.security = security;
-        let _ = sec;
 
         // Cross-message state.
         for (h, k) in pass.ephemeral {
