@@ -137,13 +137,14 @@ fn a_wrong_manual_key_does_not_verify() {
     assert_eq!(r.messages[0].signature, SignatureSummary::Invalid);
     let s = &r.sessions[0];
     assert_eq!(s.key_source, Some(KeySource::Manual));
-    // And the right manual key (--sct-key) verifies without any bootstrap.
+    // And the right manual key (--sct-key, Identifier in upper case) verifies without any
+    // bootstrap.
     let mut a = Analyzer::new(
         "x".into(),
         CaptureFormat::Xml,
         Options {
             sct_keys: vec![(
-                SCT.into(),
+                SCT.to_uppercase().replace("URN:UUID:", "urn:uuid:"),
                 (0..32)
                     .map(|i| u8::from_str_radix(&KEY[2 * i..2 * i + 2], 16).unwrap())
                     .collect(),
@@ -163,4 +164,6 @@ fn a_wrong_manual_key_does_not_verify() {
         "{:#?}",
         r.messages[0].errors
     );
+    assert_eq!(r.sessions[0].key_hex.as_deref(), Some(KEY));
+    assert_eq!(r.sessions[0].key_source, Some(KeySource::Manual));
 }

@@ -1013,6 +1013,11 @@ impl SecurityStage {
         let _ = diagnostics;
         for s in sessions.iter_mut() {
             let Some(last) = self.registry.generations(&s.id).last() else {
+                // A manual key whose Identifier was typed in another letter case.
+                if let Some(k) = self.keys.sct_key(&s.id) {
+                    s.key_hex = (!self.options.redact_keys).then(|| to_hex(&k));
+                    s.key_source = Some(KeySource::Manual);
+                }
                 continue;
             };
             s.key_hex = if self.options.redact_keys {
