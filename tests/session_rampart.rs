@@ -74,9 +74,18 @@ fn as_stored_reports_the_chunk_artefact() {
     // The damaged EncryptedData is rstr04's encrypted signature; its Body opens, so the SCT
     // key (the clear BinarySecret) is still learned and the later messages decrypt.
     assert_eq!(r.messages[1].signature, SignatureSummary::Error);
-    assert_eq!(r.sessions[0].key_hex.as_deref(), Some("596af1b3323d460e48cb99258adf12745b7e5f4e697b03416efa2db183ed5fd0"));
+    assert_eq!(
+        r.sessions[0].key_hex.as_deref(),
+        Some("596af1b3323d460e48cb99258adf12745b7e5f4e697b03416efa2db183ed5fd0")
+    );
     for m in &r.messages[2..] {
-        assert_eq!(m.decryption, Decryption::Ok, "message {}: {:#?}", m.index, m.errors);
+        assert_eq!(
+            m.decryption,
+            Decryption::Ok,
+            "message {}: {:#?}",
+            m.index,
+            m.errors
+        );
     }
 }
 

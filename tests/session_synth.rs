@@ -137,8 +137,19 @@ fn credentials_versions_and_sessions_on_off() {
                 }
                 if cred == ClientCredential::Certificate {
                     let first = &r.messages[0];
-                    let bst = first.security.tokens.iter().find(|t| t.token_type == "x509").unwrap();
-                    assert!(bst.reference.as_deref().unwrap().contains("CN=client.demo.wcfscope"), "{bst:?}");
+                    let bst = first
+                        .security
+                        .tokens
+                        .iter()
+                        .find(|t| t.token_type == "x509")
+                        .unwrap();
+                    assert!(
+                        bst.reference
+                            .as_deref()
+                            .unwrap()
+                            .contains("CN=client.demo.wcfscope"),
+                        "{bst:?}"
+                    );
                     assert!(first
                         .security
                         .signatures
