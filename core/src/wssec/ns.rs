@@ -22,3 +22,25 @@ pub fn is_sc(ns: Option<&str>) -> bool {
 pub fn is_trust(ns: Option<&str>) -> bool {
     matches!(ns, Some(TRUST_2005_02) | Some(TRUST_1_3))
 }
+
+/// Microsoft's namespace of the cookie-mode SCT `Cookie` element (spec sheet §12).
+pub const DNSE: &str = "http://schemas.microsoft.com/ws/2006/05/security";
+
+/// WSS X.509 token profile value types (BST ValueType / Reference ValueType).
+pub const X509V3: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3";
+/// KeyIdentifier value types (spec sheet §3.2).
+pub const KI_THUMBPRINT: &str =
+    "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#ThumbprintSHA1";
+pub const KI_SKI: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509SubjectKeyIdentifier";
+pub const KI_ENCRYPTED_KEY_SHA1: &str =
+    "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#EncryptedKeySHA1";
+
+/// The DerivedKeyToken label WCF (and WS-SC) use when none is written (spec sheet §5.2).
+pub const DEFAULT_DKT_LABEL: &[u8] = b"WS-SecureConversationWS-SecureConversation";
+
+/// The local name of the element, if it is in `ns`.
+pub fn local_in<'a>(name: &'a crate::xml::QName, ns: &str) -> Option<&'a str> {
+    (name.ns.as_deref() == Some(ns)).then_some(name.local.as_str())
+}
