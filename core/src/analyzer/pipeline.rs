@@ -275,14 +275,15 @@ impl Analyzer {
             ..SessionClues::default()
         };
         let parsed = parsed.unwrap_or(Err(SoapError::NotXml));
-        self.fill_from_soap(
+        if let Some(env) = self.fill_from_soap(
             &mut info,
-            &mut detail,
             &mut clues,
             &frame.body,
             parsed,
             http.and_then(action_from_http),
-        );
+        ) {
+            self.run_security(&env, &mut info, &mut detail, &mut clues);
+        }
         self.enqueue(info, detail, clues, Some((frame.stream, frame.exchange)));
     }
 
@@ -292,40 +293,40 @@ impl Analyzer {
         let mut detail = MessageDetail::default();
         let mut clues = SessionClues::default();
         let parsed = Envelope::parse(&bytes);
-        if !self.fill_from_soap(&mut info, &mut detail, &mut clues, &bytes, parsed, None) {
+        let Some(env) = self.fill_from_soap(&mut info, &mut clues, &bytes, parsed, None) else {
             self.diagnostics.push(Diagnostic::error(format!(
                 "{name}: {}",
                 info.errors.join("; ")
             )));
             return;
-        }
-        if !self.skip_details {
-            detail.raw = bytes;
-        }
+        };
         // Without HTTP, a message answering another says so with RelatesTo or its kind.
         if info.relates_to.is_some() || is_response_kind(info.kind) {
             info.direction = MessageDirection::Response;
         }
+        self.run_security(&env, &mut info, &mut detail, &mut clues);
+        if !self.skip_details {
+            detail.raw = bytes;
+        }
         self.enqueue(info, detail, clues, None);
     }
 
-    /// Parses the SOAP envelope into `info` and runs the security stage; false when the
-    /// bytes are not a SOAP envelope.
+    /// Reads the SOAP envelope into `info` and `clues`; None (with the error in `info`)
+    /// when the bytes are not a SOAP envelope.
     fn fill_from_soap(
         &mut self,
         info: &mut MessageInfo,
-        detail: &mut MessageDetail,
         clues: &mut SessionClues,
         bytes: &[u8],
         parsed: Result<Envelope, SoapError>,
         http_action: Option<String>,
-    ) -> bool {
+    ) -> Option<Envelope> {
         let env = match parsed {
             Ok(env) => env,
             Err(e) => {
                 info.errors.push(e.to_string());
                 info.body = Some(String::from_utf8_lossy(bytes).into_owned());
-                return false;
+                return None;
             }
         };
         info.soap_version = Some(env.version);
@@ -361,10 +362,21 @@ impl Analyzer {
         }
         clues.scts = wssec::sct_references(&env);
         clues.version = sc_version(&env, info.action.as_deref());
+        Some(env)
+    }
+
+    /// Decrypts and verifies the message with the security stage (in capture order).
+    fn run_security(
+        &mut self,
+        env: &Envelope,
+        info: &mut MessageInfo,
+        detail: &mut MessageDetail,
+        clues: &mut SessionClues,
+    ) {
         let ts = info.ts;
         self.security.process(
             MessageContext {
-                env: &env,
+                env,
                 ts,
                 info,
                 detail,
@@ -372,7 +384,6 @@ impl Analyzer {
             },
             &mut self.diagnostics,
         );
-        true
     }
 
     fn enqueue(
@@ -501,7 +512,10 @@ impl Analyzer {
     pub fn finish(self) -> super::Analysis {
         let (settled, summary) = self.finish_parts();
         let (messages, details) = settled.into_iter().map(|s| (s.info, s.detail)).unzip();
-        super::Analysis { report: summary.into_report(messages), details }
+        super::Analysis {
+            report: summary.into_report(messages),
+            details,
+        }
     }
 
     /// Ends the input: flushes every stage; returns the last settled messages and the
