@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "wcfscope", version, about = "Decrypt and verify WCF secure sessions in packet captures")]
+#[command(
+    name = "wcfscope",
+    version,
+    about = "Decrypt and verify WCF secure sessions in packet captures"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -57,5 +57,7 @@ pub fn analyze_files(
     cancel: &AtomicBool,
 ) -> Result<Analysis, AnalyzeError> {
     let _ = (paths, options, on_progress, cancel);
-    Err(AnalyzeError::Unreadable("analysis not implemented yet".into()))
+    Err(AnalyzeError::Unreadable(
+        "analysis not implemented yet".into(),
+    ))
 }

@@ -12,7 +12,10 @@ pub struct Timestamp(pub i64);
 
 impl Timestamp {
     pub fn from_secs_nanos(secs: i64, nanos: u32) -> Self {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
+        Timestamp(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(i64::from(nanos)),
+        )
     }
     pub fn as_nanos(self) -> i64 {
         self.0
@@ -39,8 +42,8 @@ impl Timestamp {
     /// or with a numeric offset). Returns None for anything else.
     pub fn parse_xsd_datetime(s: &str) -> Option<Self> {
         let s = s.trim();
-        let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .ok()?;
+        let t =
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
         let nanos = t.unix_timestamp_nanos();
         i64::try_from(nanos).ok().map(Timestamp)
     }
@@ -327,13 +330,25 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn info(message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Info, message: message.into(), msg: None }
+        Diagnostic {
+            level: Level::Info,
+            message: message.into(),
+            msg: None,
+        }
     }
     pub fn warning(message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Warning, message: message.into(), msg: None }
+        Diagnostic {
+            level: Level::Warning,
+            message: message.into(),
+            msg: None,
+        }
     }
     pub fn error(message: impl Into<String>) -> Self {
-        Diagnostic { level: Level::Error, message: message.into(), msg: None }
+        Diagnostic {
+            level: Level::Error,
+            message: message.into(),
+            msg: None,
+        }
     }
     pub fn for_msg(mut self, index: usize) -> Self {
         self.msg = Some(index);

@@ -13,12 +13,33 @@ use std::net::SocketAddr;
 pub enum StreamEvent {
     /// A new TCP connection was seen. `stream` ids follow the order of each stream's first
     /// packet. `client` is the SYN sender, or a best guess for a capture that starts mid-stream.
-    Opened { stream: usize, client: SocketAddr, server: SocketAddr, ts: Option<Timestamp> },
+    Opened {
+        stream: usize,
+        client: SocketAddr,
+        server: SocketAddr,
+        ts: Option<Timestamp>,
+    },
     /// Contiguous bytes at `offset` (relative to the first byte seen in that direction).
-    Data { stream: usize, dir: FlowDirection, offset: u64, bytes: Vec<u8>, ts: Option<Timestamp> },
+    Data {
+        stream: usize,
+        dir: FlowDirection,
+        offset: u64,
+        bytes: Vec<u8>,
+        ts: Option<Timestamp>,
+    },
     /// `length` bytes at `offset` are missing from the capture.
-    Gap { stream: usize, dir: FlowDirection, offset: u64, length: u64, ts: Option<Timestamp> },
+    Gap {
+        stream: usize,
+        dir: FlowDirection,
+        offset: u64,
+        length: u64,
+        ts: Option<Timestamp>,
+    },
     /// No more bytes will come in this direction (FIN, RST or end of capture).
-    Closed { stream: usize, dir: FlowDirection, ts: Option<Timestamp> },
+    Closed {
+        stream: usize,
+        dir: FlowDirection,
+        ts: Option<Timestamp>,
+    },
     Diagnostic(Diagnostic),
 }

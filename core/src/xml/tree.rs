@@ -58,7 +58,10 @@ pub enum NodeKind {
     /// A CDATA section's content (canonicalization renders it as text).
     CData(String),
     Comment(String),
-    ProcessingInstruction { target: String, data: String },
+    ProcessingInstruction {
+        target: String,
+        data: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
