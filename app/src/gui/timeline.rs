@@ -220,7 +220,9 @@ impl Default for TimelineState {
 }
 
 const BASE_ROW_H: f32 = 24.0;
-const RULER_W: f32 = 150.0;
+const RULER_W: f32 = 168.0;
+/// Room for the phase names right of the phase bars.
+const PHASE_LABEL_W: f32 = 92.0;
 const SLOT_W: f32 = 9.0;
 
 /// What the timeline needs from the app.
@@ -256,8 +258,8 @@ pub fn show(ui: &mut egui::Ui, st: &mut TimelineState, c: &TimelineCtx<'_>) -> V
     }
 
     let full = ui.available_rect_before_wrap();
-    let lanes_x0 = full.left() + RULER_W + SLOT_W * MAX_SLOTS as f32 + 16.0;
-    let lanes_x1 = full.right() - 24.0;
+    let lanes_x0 = full.left() + RULER_W + SLOT_W * MAX_SLOTS as f32 + PHASE_LABEL_W;
+    let lanes_x1 = full.right() - 40.0;
     let n_lanes = c.model.lanes.len().max(1);
     let lane_x = move |i: usize| {
         let w = (lanes_x1 - lanes_x0).max(60.0);
