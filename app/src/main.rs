@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Analyse a capture (or .xml message files, in order) and print the report.
     Analyze(cmd::analyze::Args),
+    /// Capture live on an interface and print each message as it is analysed.
+    Capture(cmd::capture::Args),
     /// Print the canonical form of an XML document or of one element in it.
     C14n(cmd::c14n::Args),
     /// Verify every XML Signature in a document.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
         Some(Command::Analyze(args)) => cmd::analyze::run(args),
+        Some(Command::Capture(args)) => cmd::capture::run(args),
         Some(Command::C14n(args)) => cmd::c14n::run(args),
         Some(Command::Verify(args)) => cmd::verify::run(args),
         Some(Command::Decrypt(args)) => cmd::decrypt::run(args),

@@ -8,6 +8,7 @@
 pub mod analyzer;
 pub mod capture;
 pub mod keys;
+pub mod live;
 pub mod model;
 pub mod net;
 pub mod report;

@@ -311,6 +311,10 @@ pub struct MessageInfo {
     pub body: Option<String>,
     pub security: SecurityInfo,
     pub errors: Vec<String>,
+    /// False when a gap or the end of the capture cut the message (`body` has what was seen).
+    pub complete: bool,
+    /// The index of the response to this request, or of the request this response answers.
+    pub paired_with: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

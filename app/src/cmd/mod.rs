@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod c14n;
+pub mod capture;
 pub mod decrypt;
 pub mod gui;
 pub mod verify;

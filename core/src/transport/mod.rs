@@ -1,7 +1,23 @@
 //! Framing of reassembled TCP streams into SOAP-carrying messages: HTTP/1.1 now, net.tcp later.
 //!
 //! One [`TransportFrame`] is one request or response with its decoded body (de-chunked,
-//! decompressed) and its metadata.
+//! decompressed) and its metadata. [`TransportStage`] is fed the TCP reassembler's
+//! `StreamEvent`s and emits frames as soon as each message is complete; `finish` emits what
+//! is still in progress at the end of the capture, marked incomplete.
+//!
+//! Submodules, one job each: `http` (the stage: protocol detection, roles, request/response
+//! pairing), `framer` (one direction's state machine: heads, bodies, gaps, resynchronisation),
+//! `startline` (recognising message starts, sniffing TLS / net.tcp), `head` (header parsing and
+//! body framing rules), `chunked` (the chunked coding), `decode` (gzip / deflate, bounded).
+
+mod chunked;
+mod decode;
+mod framer;
+mod head;
+mod http;
+mod startline;
+
+pub use http::{HttpLimits, TransportStage};
 
 use crate::model::{MessageDirection, Timestamp};
 
@@ -53,3 +69,7 @@ pub struct TransportFrame {
     /// Specific, human-readable problems met while framing this message.
     pub errors: Vec<String>,
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;

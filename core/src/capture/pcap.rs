@@ -1,0 +1,318 @@
+//! Classic libpcap files: the 24-byte file header, then 16-byte record headers each followed
+//! by the captured bytes. Both byte orders, microsecond (a1b2c3d4) and nanosecond
+//! (a1b23c4d) magic.
+//!
+//! Damage handling: a record header is "plausible" when its captured length fits the
+//! snaplen (or [`MAX_RECORD`]) and its fraction-of-second field is in range. A plausible
+//! record is accepted when the bytes after it are the end of the file or another plausible
+//! header; otherwise, if a strictly plausible record (see [`PcapReader::candidate`]) starts
+//! inside it, its length was wrong and reading resumes there. After a bad header the reader
+//! scans forward byte by byte for a strict candidate.
+
+use super::window::Window;
+use super::{
+    CaptureError, Endian, LinkType, Out, Packet, Reader, MAX_RECORD, MAX_RESYNC_RECORD,
+    NEIGHBOUR_TS_NANOS,
+};
+use crate::model::{Diagnostic, Timestamp};
+
+const FILE_HEADER: usize = 24;
+const RECORD_HEADER: usize = 16;
+/// Largest original length believed for a resynchronisation candidate (jumbo frames and
+/// GRO/TSO super-packets are well below this).
+const MAX_CANDIDATE_ORIG: u32 = 1024 * 1024;
+/// Snaplen used when judging lengths, at least this (libpcap's default is 262144).
+const MIN_SNAPLEN: u32 = 262_144;
+
+struct RecordHeader {
+    secs: u32,
+    frac: u32,
+    incl: u32,
+    orig: u32,
+}
+
+pub(crate) struct PcapReader {
+    w: Window,
+    end: Endian,
+    nanos: bool,
+    link: LinkType,
+    snaplen: u32,
+    last_ts: Option<Timestamp>,
+    done: bool,
+}
+
+impl PcapReader {
+    pub(crate) fn new(mut w: Window, name: &str, out: &mut Out) -> Result<Self, CaptureError> {
+        let Some(h) = w.peek(0, FILE_HEADER).map(<[u8]>::to_vec) else {
+            return Err(CaptureError::Invalid {
+                path: name.to_string(),
+                reason: format!("pcap file header truncated (needs {FILE_HEADER} bytes)"),
+            });
+        };
+        let (big, nanos) = match h[0..4] {
+            [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
+            [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
+            [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
+            [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
+            _ => {
+                return Err(CaptureError::Invalid {
+                    path: name.to_string(),
+                    reason: "bad pcap magic".into(),
+                })
+            }
+        };
+        let end = Endian { big };
+        let snaplen = end.u32(&h, 16);
+        // The upper bits of the link-type field carry FCS information; the type is the low 16.
+        let code = end.u32(&h, 20) & 0xffff;
+        let link = LinkType::from_code(code);
+        if !link.is_supported() {
+            out.diag(Diagnostic::warning(format!(
+                "pcap link type {code} is not supported; all packets in this file are skipped"
+            )));
+        }
+        w.advance(FILE_HEADER);
+        Ok(PcapReader {
+            w,
+            end,
+            nanos,
+            link,
+            snaplen,
+            last_ts: None,
+            done: false,
+        })
+    }
+
+    fn frac_limit(&self) -> u32 {
+        if self.nanos {
+            1_000_000_000
+        } else {
+            1_000_000
+        }
+    }
+
+    fn max_len(&self) -> u32 {
+        match self.snaplen {
+            0 => MAX_RECORD as u32,
+            s => s.max(MIN_SNAPLEN).min(MAX_RECORD as u32),
+        }
+    }
+
+    fn header_at(&mut self, off: usize) -> Option<RecordHeader> {
+        let end = self.end;
+        let b = self.w.peek(off, RECORD_HEADER)?;
+        Some(RecordHeader {
+            secs: end.u32(b, 0),
+            frac: end.u32(b, 4),
+            incl: end.u32(b, 8),
+            orig: end.u32(b, 12),
+        })
+    }
+
+    /// Why a header read in normal order is implausible, if it is.
+    fn problem(&self, h: &RecordHeader) -> Option<String> {
+        if h.incl > self.max_len() {
+            return Some(
+                if self.snaplen != 0 && h.incl > self.snaplen.max(MIN_SNAPLEN) {
+                    format!(
+                        "captured length {} exceeds the snaplen {}",
+                        h.incl, self.snaplen
+                    )
+                } else {
+                    format!(
+                        "captured length {} exceeds the {} MiB limit",
+                        h.incl,
+                        MAX_RECORD >> 20
+                    )
+                },
+            );
+        }
+        if h.frac >= self.frac_limit() {
+            let unit = if self.nanos {
+                "nanoseconds"
+            } else {
+                "microseconds"
+            };
+            return Some(format!("{unit} field {} is out of range", h.frac));
+        }
+        None
+    }
+
+    fn ts(&self, h: &RecordHeader) -> Timestamp {
+        let nanos = if self.nanos {
+            h.frac
+        } else {
+            h.frac.saturating_mul(1000)
+        };
+        Timestamp::from_secs_nanos(i64::from(h.secs), nanos)
+    }
+
+    fn near(a: Timestamp, b: Option<Timestamp>) -> bool {
+        b.is_none_or(|b| (a.as_nanos().saturating_sub(b.as_nanos())).abs() <= NEIGHBOUR_TS_NANOS)
+    }
+
+    /// Whether a record starting `off` bytes past the read position looks real enough to
+    /// resume at: plausible header, sane lengths, timestamp near the last good one, and
+    /// followed by the end of the file or another plausible header near in time.
+    fn candidate(&mut self, off: usize) -> bool {
+        let Some(h) = self.header_at(off) else {
+            return false;
+        };
+        if self.problem(&h).is_some()
+            || h.incl > h.orig
+            || h.orig > MAX_CANDIDATE_ORIG
+            || h.incl as usize > MAX_RESYNC_RECORD
+        {
+            return false;
+        }
+        let ts = self.ts(&h);
+        if !Self::near(ts, self.last_ts) {
+            return false;
+        }
+        let next = off + RECORD_HEADER + h.incl as usize;
+        if self.w.at_end(next) {
+            // Exactly at the end is fine; a record running past the end is not believed.
+            return self.w.fill(next) >= next;
+        }
+        match self.header_at(next) {
+            Some(n) => self.problem(&n).is_none() && Self::near(self.ts(&n), Some(ts)),
+            // A partial header at the very end: a truncated tail, still a fine place to resume.
+            None => true,
+        }
+    }
+
+    /// Finds the first candidate record in `from..limit` bytes past the read position
+    /// (`limit` None: up to the end of the file). Scanning past the window's start would need
+    /// unbounded look-ahead, so callers with a limit keep it to one record's length.
+    fn scan(&mut self, from: usize, limit: Option<usize>) -> Option<usize> {
+        let mut off = from;
+        loop {
+            if limit.is_some_and(|l| off >= l) || self.w.at_end(off) {
+                return None;
+            }
+            if self.candidate(off) {
+                return Some(off);
+            }
+            off += 1;
+        }
+    }
+
+    /// Skips forward from one byte past the read position to the next candidate (or the
+    /// end), reporting `what` was wrong at the read position.
+    fn resync(&mut self, what: String, out: &mut Out) {
+        let at = self.w.pos();
+        self.w.advance(1);
+        loop {
+            if self.w.at_end(0) {
+                out.diag(Diagnostic::warning(format!(
+                    "pcap record at byte {at}: {what}; no further plausible record found, \
+                     skipped {} bytes to the end",
+                    self.w.pos() - at
+                )));
+                self.done = true;
+                return;
+            }
+            if self.candidate(0) {
+                out.diag(Diagnostic::warning(format!(
+                    "pcap record at byte {at}: {what}; skipped {} bytes to the next plausible \
+                     record at byte {}",
+                    self.w.pos() - at,
+                    self.w.pos()
+                )));
+                return;
+            }
+            self.w.advance(1);
+        }
+    }
+}
+
+impl Reader for PcapReader {
+    fn bytes_read(&self) -> u64 {
+        self.w.pos()
+    }
+
+    fn step(&mut self, out: &mut Out) -> bool {
+        if self.done {
+            return false;
+        }
+        let at = self.w.pos();
+        if self.w.at_end(0) {
+            if let Some(e) = self.w.take_error() {
+                out.diag(Diagnostic::error(format!("read error at byte {at}: {e}")));
+            }
+            return false;
+        }
+        let Some(h) = self.header_at(0) else {
+            let left = self.w.fill(RECORD_HEADER);
+            out.diag(Diagnostic::warning(format!(
+                "pcap file truncated at byte {}: record header at byte {at} has only {left} of \
+                 {RECORD_HEADER} bytes",
+                at + left as u64
+            )));
+            return false;
+        };
+        if let Some(p) = self.problem(&h) {
+            self.resync(p, out);
+            return !self.done;
+        }
+        let len = RECORD_HEADER + h.incl as usize;
+        let avail = self.w.fill(len);
+        if avail < len {
+            // Either the file was cut inside this record, or the length is damaged and a real
+            // record follows somewhere inside the claimed length.
+            if let Some(y) = self.scan(1, None) {
+                out.diag(Diagnostic::warning(format!(
+                    "pcap record at byte {at}: captured length {} runs past the end of the \
+                     file; resuming at the next plausible record at byte {}",
+                    h.incl,
+                    at + y as u64
+                )));
+                self.w.advance(y);
+                return true;
+            }
+            out.diag(Diagnostic::warning(format!(
+                "pcap file truncated at byte {}: record at byte {at} needs {len} bytes, only \
+                 {avail} present; packets before it were read",
+                at + avail as u64
+            )));
+            return false;
+        }
+        let consistent = self.w.at_end(len)
+            || match self.header_at(len) {
+                Some(n) => self.problem(&n).is_none(),
+                None => true,
+            };
+        if !consistent {
+            if let Some(y) = self.scan(1, Some(len)) {
+                out.diag(Diagnostic::warning(format!(
+                    "pcap record at byte {at}: captured length {} does not lead to a valid \
+                     record; resuming at the plausible record at byte {}",
+                    h.incl,
+                    at + y as u64
+                )));
+                self.w.advance(y);
+                return true;
+            }
+        }
+        let number = out.next_frame();
+        let ts = self.ts(&h);
+        self.last_ts = Some(ts);
+        if self.link.is_supported() {
+            let data = self
+                .w
+                .peek(RECORD_HEADER, h.incl as usize)
+                .map(<[u8]>::to_vec);
+            out.packet(Packet {
+                number,
+                ts: Some(ts),
+                link: self.link,
+                interface: 0,
+                data: data.unwrap_or_default(),
+                orig_len: h.orig,
+                comments: Vec::new(),
+            });
+        }
+        self.w.advance(len);
+        true
+    }
+}

@@ -1,0 +1,1024 @@
+//! Builds a [`Document`] from bytes using quick-xml's event stream.
+//!
+//! quick-xml finds the markup boundaries; this module does everything XML security needs on
+//! top: namespace resolution per scope, attribute-value normalisation (XML 1.0 §3.3.3, all
+//! attributes CDATA since there is no DTD), line-end normalisation (§2.11), reference
+//! resolution (only the five predefined entities and character references), byte spans, and
+//! limits against hostile input. Start tags are re-scanned here (not through quick-xml's
+//! attribute iterator) so every attribute gets an exact byte span.
+
+use std::collections::HashSet;
+
+use quick_xml::events::Event;
+use quick_xml::reader::Reader;
+
+use super::decode::{check_declared, decode, InputEncoding};
+use super::error::{XmlError, XmlErrorKind};
+use super::scope::Bindings;
+use super::tree::{
+    Attribute, Document, Element, Node, NodeId, NodeKind, NsDecl, QName, XMLNS_NS, XML_NS,
+};
+
+/// Bounds that keep a hostile document from exhausting memory or stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// Maximum element nesting depth.
+    pub max_depth: usize,
+    /// Maximum number of nodes (elements, text, comments, PIs) in the document.
+    pub max_nodes: usize,
+    /// Maximum attributes (namespace declarations included) on one element.
+    pub max_attributes: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_depth: 256,
+            max_nodes: 2_000_000,
+            max_attributes: 1024,
+        }
+    }
+}
+
+impl Document {
+    /// Parses a whole document (exactly one root element) with default limits.
+    pub fn parse(bytes: &[u8]) -> Result<Document, XmlError> {
+        Self::parse_with_limits(bytes, &ParseLimits::default())
+    }
+
+    /// Parses a whole document with explicit limits.
+    pub fn parse_with_limits(bytes: &[u8], limits: &ParseLimits) -> Result<Document, XmlError> {
+        let (text, enc) = decode(bytes)?;
+        Builder::new(&text, enc, limits, None).run()
+    }
+
+    /// Parses XML content (any number of top-level elements, text, comments, PIs) in the
+    /// namespace context of the element it belongs in: `in_scope` lists the declarations in
+    /// scope there, outermost first (later entries win). Used for decrypted XML Encryption
+    /// content. The declarations are kept in [`Document::context`] so
+    /// [`Document::in_scope_namespaces`] and canonicalization see them.
+    pub fn parse_fragment_in_context(
+        bytes: &[u8],
+        in_scope: &[NsDecl],
+    ) -> Result<Document, XmlError> {
+        let (text, enc) = decode(bytes)?;
+        Builder::new(&text, enc, &ParseLimits::default(), Some(in_scope)).run()
+    }
+}
+
+/// An element whose end tag has not been seen yet.
+struct Open {
+    id: NodeId,
+    /// The qualified name exactly as written, to match the end tag.
+    raw_name: String,
+    /// Length of `Builder::scopes` before this element's declarations.
+    scope_mark: usize,
+}
+
+/// Character data being collected across quick-xml's Text / GeneralRef events.
+struct PendingText {
+    value: String,
+    start: usize,
+    end: usize,
+}
+
+/// One attribute as scanned from the start tag.
+struct RawAttr<'s> {
+    name: &'s str,
+    value: &'s str,
+    /// Offset of the value's first byte (after the quote).
+    value_offset: usize,
+    span: std::ops::Range<usize>,
+}
+
+struct Builder<'s> {
+    src: &'s str,
+    encoding: InputEncoding,
+    limits: &'s ParseLimits,
+    fragment: bool,
+    nodes: Vec<Node>,
+    stack: Vec<Open>,
+    /// Namespace bindings, outermost first; `None` prefix is the default namespace and an
+    /// empty URI means "no namespace".
+    scopes: Bindings,
+    context: Vec<NsDecl>,
+    root_seen: bool,
+    pending: Option<PendingText>,
+}
+
+impl<'s> Builder<'s> {
+    fn new(
+        src: &'s str,
+        encoding: InputEncoding,
+        limits: &'s ParseLimits,
+        context: Option<&[NsDecl]>,
+    ) -> Self {
+        let context = context.map(<[NsDecl]>::to_vec);
+        let mut scopes = Bindings::default();
+        for d in context.iter().flatten() {
+            scopes.push(d.prefix.clone(), d.uri.clone());
+        }
+        Builder {
+            src,
+            encoding,
+            limits,
+            fragment: context.is_some(),
+            nodes: vec![Node {
+                kind: NodeKind::Document,
+                parent: None,
+                span: 0..src.len(),
+            }],
+            stack: Vec::new(),
+            scopes,
+            context: context.unwrap_or_default(),
+            root_seen: false,
+            pending: None,
+        }
+    }
+
+    fn err(&self, offset: usize, kind: XmlErrorKind) -> XmlError {
+        XmlError::at(self.src.as_bytes(), offset, kind)
+    }
+
+    fn run(mut self) -> Result<Document, XmlError> {
+        check_chars(self.src)?;
+        let mut reader = Reader::from_str(self.src);
+        {
+            let cfg = reader.config_mut();
+            cfg.check_end_names = false; // matched here, with our own error
+            cfg.check_comments = true;
+            cfg.allow_dangling_amp = false;
+            cfg.expand_empty_elements = false;
+            cfg.trim_text(false);
+        }
+        loop {
+            let start = pos(reader.buffer_position());
+            let event = match reader.read_event() {
+                Ok(e) => e,
+                Err(e) => {
+                    let at = pos(reader.error_position());
+                    return Err(self.err(at, XmlErrorKind::Syntax(e.to_string())));
+                }
+            };
+            let end = pos(reader.buffer_position()).min(self.src.len());
+            match event {
+                Event::Text(_) => {
+                    let raw = slice(self.src, start, end);
+                    if let Some(at) = raw.find("]]>") {
+                        return Err(self.err(
+                            start + at,
+                            XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
+                        ));
+                    }
+                    self.push_text(&normalize_eol(raw), start, end);
+                }
+                Event::GeneralRef(r) => {
+                    let name = r.into_inner();
+                    let c = resolve_ref(&name).map_err(|k| self.err(start, k))?;
+                    self.push_text(c.encode_utf8(&mut [0u8; 4]), start, end);
+                }
+                other => {
+                    self.flush_text()?;
+                    match other {
+                        Event::Start(_) => self.start_element(start, end, false)?,
+                        Event::Empty(_) => self.start_element(start, end, true)?,
+                        Event::End(_) => self.end_element(start, end)?,
+                        Event::CData(_) => {
+                            if self.stack.is_empty() && !self.fragment {
+                                return Err(self.err(start, XmlErrorKind::ContentOutsideRoot));
+                            }
+                            let body = slice(self.src, start + 9, end.saturating_sub(3));
+                            let kind = NodeKind::CData(normalize_eol(body));
+                            self.add_content(kind, start, end)?;
+                        }
+                        Event::Comment(_) => {
+                            let body = slice(self.src, start + 4, end.saturating_sub(3));
+                            let kind = NodeKind::Comment(normalize_eol(body));
+                            self.add_content(kind, start, end)?;
+                        }
+                        Event::PI(_) => self.pi(start, end)?,
+                        Event::Decl(decl) => {
+                            if start != 0 {
+                                return Err(self.err(
+                                    start,
+                                    XmlErrorKind::Syntax(
+                                        "XML declaration is only allowed at the very start".into(),
+                                    ),
+                                ));
+                            }
+                            match decl.encoding() {
+                                None => {}
+                                Some(Ok(declared)) => {
+                                    check_declared(&declared, self.encoding, self.src)
+                                        .map_err(|m| self.err(start, XmlErrorKind::Encoding(m)))?;
+                                }
+                                Some(Err(e)) => {
+                                    return Err(self.err(start, XmlErrorKind::Syntax(e.to_string())))
+                                }
+                            }
+                        }
+                        Event::DocType(_) => {
+                            return Err(self.err(start, XmlErrorKind::DoctypeNotAllowed))
+                        }
+                        Event::Eof => break,
+                        Event::Text(_) | Event::GeneralRef(_) => {}
+                    }
+                }
+            }
+        }
+        if let Some(open) = self.stack.last() {
+            let at = self.nodes[open.id].span.start;
+            return Err(self.err(at, XmlErrorKind::UnclosedElement(open.raw_name.clone())));
+        }
+        if !self.fragment && !self.root_seen {
+            return Err(self.err(self.src.len(), XmlErrorKind::NoRoot));
+        }
+        Ok(Document {
+            nodes: self.nodes,
+            source: self.src.as_bytes().to_vec(),
+            context: self.context,
+            is_fragment: self.fragment,
+        })
+    }
+
+    fn push_text(&mut self, s: &str, start: usize, end: usize) {
+        match &mut self.pending {
+            Some(p) => {
+                p.value.push_str(s);
+                p.end = end;
+            }
+            None => {
+                self.pending = Some(PendingText {
+                    value: s.to_owned(),
+                    start,
+                    end,
+                })
+            }
+        }
+    }
+
+    fn flush_text(&mut self) -> Result<(), XmlError> {
+        let Some(p) = self.pending.take() else {
+            return Ok(());
+        };
+        if self.stack.is_empty() && !self.fragment {
+            // Only whitespace may surround the root; it is not part of the infoset c14n sees.
+            if !p.value.chars().all(is_xml_space) {
+                return Err(self.err(p.start, XmlErrorKind::ContentOutsideRoot));
+            }
+            return Ok(());
+        }
+        if p.value.is_empty() {
+            return Ok(());
+        }
+        self.add_content(NodeKind::Text(p.value), p.start, p.end)
+    }
+
+    /// Adds a non-element node under the current element (or the document node).
+    fn add_content(&mut self, kind: NodeKind, start: usize, end: usize) -> Result<(), XmlError> {
+        let parent = self.stack.last().map_or(0, |o| o.id);
+        self.add_node(kind, parent, start, end).map(|_| ())
+    }
+
+    fn add_node(
+        &mut self,
+        kind: NodeKind,
+        parent: NodeId,
+        start: usize,
+        end: usize,
+    ) -> Result<NodeId, XmlError> {
+        if self.nodes.len() >= self.limits.max_nodes {
+            return Err(self.err(start, XmlErrorKind::TooManyNodes(self.limits.max_nodes)));
+        }
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            kind,
+            parent: Some(parent),
+            span: start..end,
+        });
+        if let NodeKind::Element(e) = &mut self.nodes[parent].kind {
+            e.children.push(id);
+        }
+        Ok(id)
+    }
+
+    fn pi(&mut self, start: usize, end: usize) -> Result<(), XmlError> {
+        let body = slice(self.src, start + 2, end.saturating_sub(2));
+        let split = body.find(is_xml_space).unwrap_or(body.len());
+        let target = &body[..split];
+        let data = body[split..].trim_start_matches(is_xml_space);
+        check_name(target).map_err(|k| self.err(start + 2, k))?;
+        if target.eq_ignore_ascii_case("xml") {
+            return Err(self.err(
+                start,
+                XmlErrorKind::Syntax("processing instruction target 'xml' is reserved".into()),
+            ));
+        }
+        let kind = NodeKind::ProcessingInstruction {
+            target: target.to_owned(),
+            data: normalize_eol(data),
+        };
+        self.add_content(kind, start, end)
+    }
+
+    fn start_element(&mut self, start: usize, end: usize, empty: bool) -> Result<(), XmlError> {
+        if self.stack.is_empty() && !self.fragment {
+            if self.root_seen {
+                return Err(self.err(start, XmlErrorKind::MultipleRoots));
+            }
+            self.root_seen = true;
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(self.err(start, XmlErrorKind::TooDeep(self.limits.max_depth)));
+        }
+        let body_end = if empty {
+            end.saturating_sub(2)
+        } else {
+            end.saturating_sub(1)
+        };
+        let (raw_name, raw_attrs) =
+            scan_tag(self.src, start + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+        if raw_attrs.len() > self.limits.max_attributes {
+            return Err(self.err(
+                start,
+                XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
+            ));
+        }
+        check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
+
+        let scope_mark = self.scopes.mark();
+        let mut seen_raw = HashSet::new();
+        let mut ns_decls = Vec::new();
+        let mut plain = Vec::new();
+        for a in &raw_attrs {
+            if !seen_raw.insert(a.name) {
+                return Err(self.err(
+                    a.span.start,
+                    XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
+                ));
+            }
+            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
+            let value =
+                normalize_attr(a.value, a.value_offset).map_err(|(at, k)| self.err(at, k))?;
+            let decl_prefix = if a.name == "xmlns" {
+                Some(None)
+            } else {
+                a.name.strip_prefix("xmlns:").map(|p| Some(p.to_owned()))
+            };
+            match decl_prefix {
+                Some(prefix) => {
+                    check_ns_decl(prefix.as_deref(), &value)
+                        .map_err(|k| self.err(a.span.start, k))?;
+                    self.scopes.push(prefix.clone(), value.clone());
+                    ns_decls.push(NsDecl { prefix, uri: value });
+                }
+                None => plain.push((a, value)),
+            }
+        }
+
+        let name = self
+            .resolve(raw_name, true)
+            .map_err(|k| self.err(start + 1, k))?;
+        let mut attributes = Vec::with_capacity(plain.len());
+        let mut seen_expanded = HashSet::new();
+        for (a, value) in plain {
+            let qn = self
+                .resolve(a.name, false)
+                .map_err(|k| self.err(a.span.start, k))?;
+            if !seen_expanded.insert((qn.ns.clone(), qn.local.clone())) {
+                return Err(self.err(
+                    a.span.start,
+                    XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
+                ));
+            }
+            attributes.push(Attribute {
+                name: qn,
+                value,
+                span: a.span.clone(),
+            });
+        }
+
+        let parent = self.stack.last().map_or(0, |o| o.id);
+        let element = Element {
+            name,
+            ns_decls,
+            attributes,
+            children: Vec::new(),
+            span: start..end,
+            content_span: end..end,
+        };
+        let id = self.add_node(NodeKind::Element(element), parent, start, end)?;
+        if empty {
+            self.scopes.truncate(scope_mark);
+        } else {
+            self.stack.push(Open {
+                id,
+                raw_name: raw_name.to_owned(),
+                scope_mark,
+            });
+        }
+        Ok(())
+    }
+
+    fn end_element(&mut self, start: usize, end: usize) -> Result<(), XmlError> {
+        let found =
+            slice(self.src, start + 2, end.saturating_sub(1)).trim_end_matches(is_xml_space);
+        let Some(open) = self.stack.pop() else {
+            return Err(self.err(start, XmlErrorKind::UnmatchedEndTag(found.to_owned())));
+        };
+        if open.raw_name != found {
+            return Err(self.err(
+                start,
+                XmlErrorKind::MismatchedTag {
+                    expected: open.raw_name,
+                    found: found.to_owned(),
+                },
+            ));
+        }
+        self.scopes.truncate(open.scope_mark);
+        let node = &mut self.nodes[open.id];
+        node.span.end = end;
+        if let NodeKind::Element(e) = &mut node.kind {
+            e.content_span = e.span.end..start;
+            e.span.end = end;
+        }
+        Ok(())
+    }
+
+    /// Resolves a qualified name in the current scope. Unprefixed attributes are in no
+    /// namespace; unprefixed elements take the default namespace.
+    fn resolve(&self, raw: &str, is_element: bool) -> Result<QName, XmlErrorKind> {
+        let (prefix, local) = match raw.split_once(':') {
+            Some((p, l)) => (Some(p), l),
+            None => (None, raw),
+        };
+        let ns = match prefix {
+            Some("xml") => Some(XML_NS.to_owned()),
+            Some("xmlns") => {
+                return Err(XmlErrorKind::BadNamespaceDecl(format!(
+                    "'{raw}': the xmlns prefix is reserved"
+                )))
+            }
+            Some(p) => match self.lookup(Some(p)) {
+                Some(uri) if !uri.is_empty() => Some(uri.to_owned()),
+                _ => return Err(XmlErrorKind::UndeclaredPrefix(p.to_owned())),
+            },
+            None if is_element => self
+                .lookup(None)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
+            None => None,
+        };
+        Ok(QName {
+            prefix: prefix.map(str::to_owned),
+            local: local.to_owned(),
+            ns,
+        })
+    }
+
+    fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
+        self.scopes.get(prefix)
+    }
+}
+
+fn pos(p: u64) -> usize {
+    usize::try_from(p).unwrap_or(usize::MAX)
+}
+
+/// `src[a..b]`, or "" when the bounds are inconsistent (never panics).
+fn slice(src: &str, a: usize, b: usize) -> &str {
+    src.get(a..b).unwrap_or("")
+}
+
+pub(crate) fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// XML 1.0 §2.2 `Char`: rejects C0 controls other than tab/LF/CR, and U+FFFE/U+FFFF.
+/// (Surrogates cannot occur in a Rust string.)
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn check_chars(src: &str) -> Result<(), XmlError> {
+    match src.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+        Some((i, c)) => Err(XmlError::at(
+            src.as_bytes(),
+            i,
+            XmlErrorKind::IllegalChar(c as u32),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// XML 1.0 §2.11: CRLF and lone CR become LF.
+pub(crate) fn normalize_eol(s: &str) -> String {
+    if !s.contains('\r') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Resolves the body of a reference (`amp`, `#38`, `#x26`) to its character.
+fn resolve_ref(name: &str) -> Result<char, XmlErrorKind> {
+    let bad = || XmlErrorKind::InvalidCharRef(name.to_owned());
+    if let Some(num) = name.strip_prefix('#') {
+        let code = match num.strip_prefix('x') {
+            Some(hex) if !hex.is_empty() && hex.len() <= 8 => {
+                u32::from_str_radix(hex, 16).map_err(|_| bad())?
+            }
+            None if !num.is_empty()
+                && num.len() <= 10
+                && num.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                num.parse::<u32>().map_err(|_| bad())?
+            }
+            _ => return Err(bad()),
+        };
+        return char::from_u32(code)
+            .filter(|&c| is_xml_char(c))
+            .ok_or_else(bad);
+    }
+    match name {
+        "amp" => Ok('&'),
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "quot" => Ok('"'),
+        "apos" => Ok('\''),
+        _ => Err(XmlErrorKind::UndefinedEntity(name.to_owned())),
+    }
+}
+
+/// Attribute-value normalisation for a CDATA attribute (XML 1.0 §3.3.3): after line-end
+/// normalisation, each tab/CR/LF becomes a space; references are replaced by their character
+/// without further normalisation (so `&#xA;` stays a line feed). `offset` locates `raw`.
+fn normalize_attr(raw: &str, offset: usize) -> Result<String, (usize, XmlErrorKind)> {
+    let mut out = String::with_capacity(raw.len());
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        let b = bytes[i];
+        match b {
+            b'&' => {
+                let Some(semi) = raw[i..].find(';') else {
+                    return Err((
+                        offset + i,
+                        XmlErrorKind::Syntax("unterminated reference".into()),
+                    ));
+                };
+                let c = resolve_ref(&raw[i + 1..i + semi]).map_err(|k| (offset + i, k))?;
+                out.push(c);
+                i += semi + 1;
+            }
+            b'<' => {
+                return Err((
+                    offset + i,
+                    XmlErrorKind::Syntax("'<' is not allowed in an attribute value".into()),
+                ))
+            }
+            b'\r' => {
+                out.push(' ');
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+            }
+            b'\n' | b'\t' => {
+                out.push(' ');
+                i += 1;
+            }
+            _ => {
+                // Copy the run up to the next special byte (all ASCII, so char boundaries hold).
+                let run = raw[i..]
+                    .find(['&', '<', '\r', '\n', '\t'])
+                    .map_or(raw.len(), |n| i + n);
+                out.push_str(&raw[i..run]);
+                i = run;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Splits the inside of a start tag (`src[from..to]`, between `<` and `>` or `/>`) into the
+/// element name and attributes with absolute spans.
+fn scan_tag(
+    src: &str,
+    from: usize,
+    to: usize,
+) -> Result<(&str, Vec<RawAttr<'_>>), (usize, XmlErrorKind)> {
+    let syntax = |at: usize, msg: &str| (at, XmlErrorKind::Syntax(msg.to_owned()));
+    let body = src
+        .get(from..to)
+        .ok_or_else(|| syntax(from, "malformed start tag"))?;
+    let b = body.as_bytes();
+    let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+    let name_end = b.iter().position(|&c| is_ws(c)).unwrap_or(b.len());
+    let name = &body[..name_end];
+    let mut attrs = Vec::new();
+    let mut i = name_end;
+    loop {
+        let ws_start = i;
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        if i == ws_start {
+            return Err(syntax(from + i, "whitespace required between attributes"));
+        }
+        let name_start = i;
+        while i < b.len() && !is_ws(b[i]) && b[i] != b'=' {
+            i += 1;
+        }
+        let attr_name = &body[name_start..i];
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return Err(syntax(
+                from + name_start,
+                "attribute without '=' and a value",
+            ));
+        }
+        i += 1;
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        let quote = match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            _ => return Err(syntax(from + i, "attribute value must be quoted")),
+        };
+        let value_start = i + 1;
+        let Some(len) = b[value_start..].iter().position(|&c| c == quote) else {
+            return Err(syntax(from + name_start, "unterminated attribute value"));
+        };
+        let value_end = value_start + len;
+        attrs.push(RawAttr {
+            name: attr_name,
+            value: &body[value_start..value_end],
+            value_offset: from + value_start,
+            span: from + name_start..from + value_end + 1,
+        });
+        i = value_end + 1;
+    }
+    Ok((name, attrs))
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_alphabetic() || c == '_' || c == ':' || (c as u32) >= 0x80
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.'
+}
+
+fn check_name(s: &str) -> Result<(), XmlErrorKind> {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if is_name_start(c) && chars.all(is_name_char) => Ok(()),
+        _ => Err(XmlErrorKind::InvalidName(s.to_owned())),
+    }
+}
+
+/// A name that is also a namespace-well-formed QName: at most one colon, not at either end.
+fn check_qname(s: &str) -> Result<(), XmlErrorKind> {
+    check_name(s)?;
+    let colons = s.matches(':').count();
+    if colons > 1 || s.starts_with(':') || s.ends_with(':') {
+        return Err(XmlErrorKind::InvalidName(s.to_owned()));
+    }
+    Ok(())
+}
+
+/// Namespaces in XML 1.0 §3 constraints on declarations.
+fn check_ns_decl(prefix: Option<&str>, uri: &str) -> Result<(), XmlErrorKind> {
+    let bad = |m: String| Err(XmlErrorKind::BadNamespaceDecl(m));
+    match prefix {
+        Some("xmlns") => bad("the xmlns prefix must not be declared".into()),
+        Some("xml") if uri != XML_NS => bad(format!("prefix xml must be bound to {XML_NS}")),
+        Some(p) if p != "xml" && uri == XML_NS => bad(format!("only prefix xml may bind {XML_NS}")),
+        Some(p) if uri.is_empty() => bad(format!("xmlns:{p}=\"\" (prefix undeclaring is XML 1.1)")),
+        None if uri == XML_NS => bad(format!("{XML_NS} cannot be the default namespace")),
+        _ if uri == XMLNS_NS => bad(format!("{XMLNS_NS} must not be declared")),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Document {
+        Document::parse(s.as_bytes()).unwrap()
+    }
+
+    fn err(s: &str) -> XmlError {
+        Document::parse(s.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn namespaces_resolved_and_decls_kept_apart() {
+        let d =
+            parse(r#"<a:x xmlns:a="urn:a" xmlns="urn:d" b="1" a:c="2"><y xmlns=""/><z/></a:x>"#);
+        let root = d.root_element().unwrap();
+        let e = d.element(root).unwrap();
+        assert_eq!(e.name.ns.as_deref(), Some("urn:a"));
+        assert_eq!(e.name.prefix.as_deref(), Some("a"));
+        assert_eq!(
+            e.ns_decls,
+            vec![
+                NsDecl {
+                    prefix: Some("a".into()),
+                    uri: "urn:a".into()
+                },
+                NsDecl {
+                    prefix: None,
+                    uri: "urn:d".into()
+                }
+            ]
+        );
+        assert_eq!(e.attributes.len(), 2);
+        assert_eq!(e.attributes[0].name.ns, None);
+        assert_eq!(e.attributes[1].name.ns.as_deref(), Some("urn:a"));
+        let kids = d.children_elements(root);
+        assert_eq!(d.element(kids[0]).unwrap().name.ns, None);
+        assert_eq!(
+            d.element(kids[1]).unwrap().name.ns.as_deref(),
+            Some("urn:d")
+        );
+    }
+
+    #[test]
+    fn xml_prefix_is_implicit() {
+        let d = parse(r#"<a xml:lang="en"/>"#);
+        let root = d.root_element().unwrap();
+        assert_eq!(d.attribute(root, Some(XML_NS), "lang"), Some("en"));
+    }
+
+    #[test]
+    fn attribute_value_normalisation() {
+        let d = parse("<a v=\"x\ty\r\nz\rw\n&#xA;&#9;&#13;&amp;&lt;&quot;\"/>");
+        let root = d.root_element().unwrap();
+        assert_eq!(d.attribute(root, None, "v"), Some("x y z w \n\t\r&<\""));
+    }
+
+    #[test]
+    fn text_references_and_line_ends() {
+        let d = parse("<a>1\r\n2\r3&#13;&amp;&#x41;<![CDATA[<x>\r\n]]><!--c\r\n--><?p d\r\n?></a>");
+        let root = d.root_element().unwrap();
+        let e = d.element(root).unwrap();
+        assert_eq!(
+            d.nodes[e.children[0]].kind,
+            NodeKind::Text("1\n2\n3\r&A".into())
+        );
+        assert_eq!(d.nodes[e.children[1]].kind, NodeKind::CData("<x>\n".into()));
+        assert_eq!(d.nodes[e.children[2]].kind, NodeKind::Comment("c\n".into()));
+        assert_eq!(
+            d.nodes[e.children[3]].kind,
+            NodeKind::ProcessingInstruction {
+                target: "p".into(),
+                data: "d\n".into()
+            }
+        );
+    }
+
+    #[test]
+    fn spans() {
+        let src = r#"<?xml version="1.0"?> <r><a  k = 'v' >t&amp;</a ><b/></r>"#;
+        let d = parse(src);
+        let root = d.root_element().unwrap();
+        let kids = d.children_elements(root);
+        let a = d.element(kids[0]).unwrap();
+        assert_eq!(&src[a.span.clone()], "<a  k = 'v' >t&amp;</a >");
+        assert_eq!(&src[a.content_span.clone()], "t&amp;");
+        assert_eq!(&src[a.attributes[0].span.clone()], "k = 'v'");
+        let t = a.children[0];
+        assert_eq!(&src[d.nodes[t].span.clone()], "t&amp;");
+        let b = d.element(kids[1]).unwrap();
+        assert_eq!(&src[b.span.clone()], "<b/>");
+        assert!(b.content_span.is_empty());
+        assert_eq!(
+            d.outer_xml_bytes(root),
+            br#"<r><a  k = 'v' >t&amp;</a ><b/></r>"#
+        );
+        assert_eq!(d.inner_xml_bytes(kids[0]), b"t&amp;");
+    }
+
+    #[test]
+    fn rejections_name_offsets() {
+        let e = err("<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>");
+        assert_eq!(e.kind, XmlErrorKind::DoctypeNotAllowed);
+        assert_eq!(e.offset, 0);
+        assert!(e.to_string().contains("DOCTYPE not allowed"));
+        let e = err("<a>\n &foo;</a>");
+        assert_eq!(e.kind, XmlErrorKind::UndefinedEntity("foo".into()));
+        assert_eq!((e.offset, e.line, e.column), (5, 2, 2));
+        assert_eq!(
+            err("<p:a/>").kind,
+            XmlErrorKind::UndeclaredPrefix("p".into())
+        );
+        assert_eq!(
+            err("<a q:b='1'/>").kind,
+            XmlErrorKind::UndeclaredPrefix("q".into())
+        );
+        assert!(matches!(
+            err("<a><b></a></b>").kind,
+            XmlErrorKind::MismatchedTag { .. }
+        ));
+        assert_eq!(err("<a/><b/>").kind, XmlErrorKind::MultipleRoots);
+        assert_eq!(err("<a/>x").kind, XmlErrorKind::ContentOutsideRoot);
+        assert_eq!(err("x<a/>").kind, XmlErrorKind::ContentOutsideRoot);
+        assert_eq!(
+            err("<a/><![CDATA[ ]]>").kind,
+            XmlErrorKind::ContentOutsideRoot
+        );
+        assert_eq!(err("  ").kind, XmlErrorKind::NoRoot);
+        assert!(matches!(err("<a>").kind, XmlErrorKind::UnclosedElement(_)));
+        let e = err("<a></a></b>");
+        assert!(
+            matches!(
+                e.kind,
+                XmlErrorKind::UnmatchedEndTag(_) | XmlErrorKind::Syntax(_)
+            ),
+            "{e}"
+        );
+        assert_eq!(e.offset, 7, "{e}");
+        assert!(matches!(
+            err("<a b='1' b='2'/>").kind,
+            XmlErrorKind::DuplicateAttribute(_)
+        ));
+        assert!(matches!(
+            err("<a xmlns:p='u' xmlns:q='u' p:b='1' q:b='2'/>").kind,
+            XmlErrorKind::DuplicateAttribute(_)
+        ));
+        assert!(matches!(err("<a b='<'/>").kind, XmlErrorKind::Syntax(_)));
+        let e = err("<a>x]]>y</a>");
+        assert!(
+            matches!(e.kind, XmlErrorKind::Syntax(_)) && e.offset == 4,
+            "{e}"
+        );
+        assert!(Document::parse(b"<a>]]&gt;]]</a>").is_ok());
+        assert!(matches!(
+            err("<a>&#0;</a>").kind,
+            XmlErrorKind::InvalidCharRef(_)
+        ));
+        assert!(matches!(
+            err("<a>\u{1}</a>").kind,
+            XmlErrorKind::IllegalChar(1)
+        ));
+        assert!(matches!(
+            err("<a xmlns:p=''/>").kind,
+            XmlErrorKind::BadNamespaceDecl(_)
+        ));
+        assert!(matches!(
+            err("<a/><?xml version='1.0'?>").kind,
+            XmlErrorKind::Syntax(_)
+        ));
+    }
+
+    #[test]
+    fn markup_characters_inside_attribute_values() {
+        let d = parse(r#"<a b="x>y/" c='"/>' d="/"/>"#);
+        let root = d.root_element().unwrap();
+        assert_eq!(d.attribute(root, None, "b"), Some("x>y/"));
+        assert_eq!(d.attribute(root, None, "c"), Some("\"/>"));
+        assert_eq!(d.attribute(root, None, "d"), Some("/"));
+        let d = parse(r#"<a b=">"><c/></a>"#);
+        assert_eq!(d.children_elements(d.root_element().unwrap()).len(), 1);
+    }
+
+    #[test]
+    fn limits() {
+        let deep = "<a>".repeat(300) + &"</a>".repeat(300);
+        assert_eq!(err(&deep).kind, XmlErrorKind::TooDeep(256));
+        let limits = ParseLimits {
+            max_nodes: 10,
+            ..ParseLimits::default()
+        };
+        let many = format!("<a>{}</a>", "<b/>".repeat(20));
+        let e = Document::parse_with_limits(many.as_bytes(), &limits).unwrap_err();
+        assert_eq!(e.kind, XmlErrorKind::TooManyNodes(10));
+        let limits = ParseLimits {
+            max_attributes: 3,
+            ..ParseLimits::default()
+        };
+        let e = Document::parse_with_limits(b"<a a='' b='' c='' d=''/>", &limits).unwrap_err();
+        assert_eq!(e.kind, XmlErrorKind::TooManyAttributes(3));
+    }
+
+    #[test]
+    fn encodings() {
+        let d = Document::parse(b"\xEF\xBB\xBF<a>\xC3\xA9</a>").unwrap();
+        assert_eq!(d.text_content(d.root_element().unwrap()), "é");
+        assert_eq!(d.source, "<a>é</a>".as_bytes());
+        let utf16: Vec<u8> = [0xFEFFu16]
+            .into_iter()
+            .chain("<a>é</a>".encode_utf16())
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let d = Document::parse(&utf16).unwrap();
+        assert_eq!(d.text_content(d.root_element().unwrap()), "é");
+        let be: Vec<u8> = [0xFEFFu16]
+            .into_iter()
+            .chain("<a/>".encode_utf16())
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert!(Document::parse(&be).is_ok());
+        assert!(matches!(
+            err_bytes(b"<a>\xFF</a>").kind,
+            XmlErrorKind::Encoding(_)
+        ));
+    }
+
+    fn err_bytes(b: &[u8]) -> XmlError {
+        Document::parse(b).unwrap_err()
+    }
+
+    #[test]
+    fn fragment_in_context() {
+        let ctx = [
+            NsDecl {
+                prefix: Some("s".into()),
+                uri: "urn:s".into(),
+            },
+            NsDecl {
+                prefix: None,
+                uri: "urn:d".into(),
+            },
+        ];
+        let d = Document::parse_fragment_in_context(b" text <s:a/><b>x</b>", &ctx).unwrap();
+        let top = d.children(0);
+        assert_eq!(top.len(), 3);
+        assert_eq!(d.nodes[top[0]].kind, NodeKind::Text(" text ".into()));
+        assert_eq!(d.element(top[1]).unwrap().name.ns.as_deref(), Some("urn:s"));
+        assert_eq!(d.element(top[2]).unwrap().name.ns.as_deref(), Some("urn:d"));
+        assert_eq!(d.in_scope_namespaces(top[2]).len(), 2);
+        assert!(Document::parse_fragment_in_context(b"<q:a/>", &ctx).is_err());
+    }
+
+    #[test]
+    fn never_panics_on_random_mutations() {
+        let src = br#"<?xml version="1.0"?><!--p--><s:E xmlns:s="urn:s" xmlns="urn:d" a="1&amp;&#x9;"><s:H xml:lang="en"><![CDATA[x]]></s:H><?p d?>t&#x41;&lt;<b xmlns="" c:d="2" xmlns:c="urn:c"/></s:E>"#;
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"<>/&;#x:=\"' \r\n]![-?abcsxmlns\x80\xC3\xFF\x00";
+        for _ in 0..5000 {
+            let mut m = src.to_vec();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % m.len() as u64) as usize;
+                let b = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => m[at] = b,
+                    1 => m.insert(at, b),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+            }
+            if let Ok(d) = Document::parse(&m) {
+                // Whatever parsed must be internally consistent.
+                for n in &d.nodes {
+                    assert!(n.span.start <= n.span.end && n.span.end <= d.source.len());
+                }
+                let _ = crate::xml::pretty(&d, 0);
+                for m in crate::xml::C14nMethod::ALL {
+                    crate::xml::canonicalize(&d, 0, m, &[], None).unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn never_panics_on_truncations() {
+        let src = r#"<?xml version="1.0"?><s:E xmlns:s="urn:s" a="1&amp;"><!--c--><![CDATA[x]]><?p d?>t&#x41;</s:E>"#;
+        for i in 0..src.len() {
+            let _ = Document::parse(&src.as_bytes()[..i]);
+            let mut m = src.as_bytes().to_vec();
+            m[i] = b'<';
+            let _ = Document::parse(&m);
+            m[i] = b'&';
+            let _ = Document::parse(&m);
+        }
+    }
+}
