@@ -60,21 +60,30 @@ pub fn app(calls: Calls) -> WcfApp {
 }
 
 pub fn harness(app: WcfApp) -> Harness<'static, WcfApp> {
-    Harness::builder()
-        .with_size([1440.0, 900.0])
-        .build_ui_state(
-            |ui, app: &mut WcfApp| {
-                let ctx = ui.ctx().clone();
-                app.logic(&ctx);
-                app.ui(ui);
-            },
-            app,
-        )
+    harness_with(app, false)
+}
+
+/// `any_text`: the text comes from a real capture and may hold any character, so a
+/// missing glyph draws a box (as in the app) instead of failing the test.
+pub fn harness_with(app: WcfApp, any_text: bool) -> Harness<'static, WcfApp> {
+    let mut b = Harness::builder().with_size([1440.0, 900.0]);
+    if any_text {
+        b = b.allow_missing_glyphs();
+    }
+    b.build_ui_state(
+        |ui, app: &mut WcfApp| {
+            let ctx = ui.ctx().clone();
+            app.logic(&ctx);
+            app.ui(ui);
+        },
+        app,
+    )
 }
 
 /// Steps the harness until the background analysis is done (bounded).
 pub fn settle(h: &mut Harness<'static, WcfApp>) {
-    for _ in 0..2000 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
         h.step();
         if !h.state().is_loading() {
             break;

@@ -276,10 +276,9 @@ fn overview(ui: &mut egui::Ui, l: &Loaded, msg: usize, dark: bool, cmds: &mut Ve
                     ui.label(RichText::new("Session").weak());
                     ui.horizontal(|ui| match (f.session, &m.session) {
                         (Some(s), Some(id)) => {
-                            ui.colored_label(
-                                theme::session_color(s, dark),
-                                format!("S{} {id}", s + 1),
-                            );
+                            // Short id (the full one on hover) so the row never widens the panel.
+                            ui.colored_label(theme::session_color(s, dark), session_label(s, id))
+                                .on_hover_text(id);
                             if ui.small_button("Step through the handshake").clicked() {
                                 cmds.push(Command::StartWalkthrough(s));
                             }

@@ -21,8 +21,7 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn of(m: &MessageInfo) -> Verdict {
-        let failed = !m.errors.is_empty()
-            || m.decryption == Decryption::Failed
+        let failed = m.decryption == Decryption::Failed
             || matches!(
                 m.signature,
                 SignatureSummary::Invalid | SignatureSummary::Error
@@ -30,8 +29,13 @@ impl Verdict {
         if failed {
             return Verdict::Failed;
         }
+        // A message the tool could not open carries errors saying which key is missing:
+        // that is "no key", not a failure.
         if m.decryption == Decryption::NoKey || m.signature == SignatureSummary::NoKey {
             return Verdict::NoKey;
+        }
+        if !m.errors.is_empty() {
+            return Verdict::Failed;
         }
         if m.decryption == Decryption::Ok || m.signature == SignatureSummary::Valid {
             return Verdict::Valid;
@@ -178,6 +182,21 @@ mod tests {
     #[test]
     fn short_session_strips_urn() {
         assert_eq!(short_session("urn:uuid:1c0e5a2b-aaaa"), "1c0e5a2b");
+    }
+
+    #[test]
+    fn verdict_precedence() {
+        let a = crate::gui::sample::analysis();
+        let mut m = a.report.messages[4].clone();
+        assert_eq!(Verdict::of(&m), Verdict::Valid);
+        m.errors.push("why the key is missing".into());
+        assert_eq!(Verdict::of(&m), Verdict::Failed);
+        m.decryption = Decryption::NoKey;
+        assert_eq!(Verdict::of(&m), Verdict::NoKey);
+        m.signature = SignatureSummary::Invalid;
+        assert_eq!(Verdict::of(&m), Verdict::Failed);
+        let clear = &a.report.messages[0];
+        assert_eq!(Verdict::of(clear), Verdict::Clear);
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub fn show(
         .column(Column::exact(52.0))
         .column(Column::initial(150.0).at_least(80.0).clip(true))
         .column(Column::exact(66.0))
-        .column(Column::exact(90.0))
+        .column(Column::initial(130.0).at_least(80.0).clip(true))
         .column(Column::remainder().clip(true))
         .header(20.0, |mut h| {
             h.col(|ui| header_button(ui, "#", SortKey::Index, t, &mut clicked_header));

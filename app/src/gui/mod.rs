@@ -524,7 +524,8 @@ impl WcfApp {
 
         egui::Panel::left("side")
             .resizable(true)
-            .default_size(270.0)
+            .default_size(240.0)
+            .size_range(180.0..=480.0)
             .show(ui, |ui| {
                 if let Some(l) = &self.loaded {
                     cmds.extend(sessions::show(
@@ -553,7 +554,8 @@ impl WcfApp {
         if let Some(l) = &self.loaded {
             egui::Panel::right("details")
                 .resizable(true)
-                .default_size(560.0)
+                .default_size(470.0)
+                .size_range(320.0..=900.0)
                 .show(ui, |ui| {
                     if let Some(w) = &self.walk {
                         egui::Frame::group(ui.style()).show(ui, |ui| {

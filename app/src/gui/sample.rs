@@ -505,6 +505,13 @@ fn build(index: usize, s: Spec) -> (MessageInfo, MessageDetail) {
         body: Some(body_plain),
         security,
         errors: s.errors,
+        complete: true,
+        // Requests and responses alternate in the sample.
+        paired_with: Some(if request {
+            index + 1
+        } else {
+            index.saturating_sub(1)
+        }),
     };
     let detail = MessageDetail {
         raw: raw.into_bytes(),

@@ -6,7 +6,7 @@
 //! per frame as 30.
 
 use super::facts::{fmt_abs, fmt_rel, Loaded};
-use super::labels::{endpoints_of, short_session, Phase, Verdict};
+use super::labels::{endpoints_of, Phase, Verdict};
 use super::theme;
 use super::Command;
 use egui::{pos2, vec2, Align2, Color32, FontId, Key, Rect, Sense, Stroke};
@@ -222,7 +222,7 @@ impl Default for TimelineState {
 const BASE_ROW_H: f32 = 24.0;
 const RULER_W: f32 = 168.0;
 /// Room for the phase names right of the phase bars.
-const PHASE_LABEL_W: f32 = 92.0;
+const PHASE_LABEL_W: f32 = 62.0;
 const SLOT_W: f32 = 9.0;
 
 /// What the timeline needs from the app.
@@ -261,9 +261,19 @@ pub fn show(ui: &mut egui::Ui, st: &mut TimelineState, c: &TimelineCtx<'_>) -> V
     let lanes_x0 = full.left() + RULER_W + SLOT_W * MAX_SLOTS as f32 + PHASE_LABEL_W;
     let lanes_x1 = full.right() - 40.0;
     let n_lanes = c.model.lanes.len().max(1);
+    // Lanes spread over the whole width, the outer ones inset by half a label.
     let lane_x = move |i: usize| {
-        let w = (lanes_x1 - lanes_x0).max(60.0);
-        lanes_x0 + w * (i as f32 + 0.5) / n_lanes as f32
+        let inset = 70.0;
+        let w = (lanes_x1 - lanes_x0 - 2.0 * inset).max(40.0);
+        if n_lanes == 1 {
+            return lanes_x0 + inset + w * 0.5;
+        }
+        lanes_x0 + inset + w * i as f32 / (n_lanes - 1) as f32
+    };
+    let spacing = if n_lanes > 1 {
+        lane_x(1) - lane_x(0)
+    } else {
+        f32::INFINITY
     };
 
     // Lane headers (fixed above the scrolling rows).
@@ -279,10 +289,21 @@ pub fn show(ui: &mut egui::Ui, st: &mut TimelineState, c: &TimelineCtx<'_>) -> V
         weak,
     );
     for (i, lane) in c.model.lanes.iter().enumerate() {
+        // Elide names wider than the gap between lanes (about 6.5 px per character).
+        let max_chars = ((spacing / 6.5) as usize).max(6);
+        let name: String = if lane.name.chars().count() > max_chars {
+            lane.name
+                .chars()
+                .take(max_chars - 1)
+                .chain(std::iter::once('…'))
+                .collect()
+        } else {
+            lane.name.clone()
+        };
         painter.text(
             pos2(lane_x(i), hdr.center().y),
             Align2::CENTER_CENTER,
-            &lane.name,
+            name,
             FontId::proportional(12.0),
             strong,
         );
@@ -431,11 +452,10 @@ pub fn show(ui: &mut egui::Ui, st: &mut TimelineState, c: &TimelineCtx<'_>) -> V
                 continue;
             }
             let x = rect.left() + RULER_W + 4.0 + MAX_SLOTS as f32 * SLOT_W + 2.0;
-            let sid = &c.loaded.analysis.report.sessions[sp.session].id;
             painter.text(
                 pos2(x, y_of(sp.first) + 2.0),
                 Align2::LEFT_TOP,
-                format!("{} {}", sp.phase.word(), short_session(sid)),
+                format!("S{} {}", sp.session + 1, sp.phase.word()),
                 FontId::proportional(9.5),
                 theme::phase_color(sp.phase, c.dark),
             );
