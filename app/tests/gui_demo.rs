@@ -65,6 +65,13 @@ fn demo_without_key_then_with_key() {
         assert_eq!(l.analysis.report.sessions.len(), 1);
     }
 
+    // The key manager says what the file holds and which session it opened.
+    h.run_steps(3);
+    let shown = |t: &str| h.query_all_by_label_contains(t).count() >= 1;
+    assert!(shown("private key: present"));
+    assert!(shown("thumbprint "));
+    assert!(shown("opened: S1"), "the key names the session it opened");
+
     // Walk the handshake: every step has something computed to tell.
     h.get_by_label("▶ Step through the handshake").click();
     h.run_steps(4);

@@ -9,7 +9,6 @@ use super::theme;
 use super::{Command, Loaded};
 use std::path::{Path, PathBuf};
 use wcfscope_core::analyzer::Options;
-use wcfscope_core::model::KeySource;
 use zeroize::Zeroizing;
 
 /// A key source as the analyzer takes it (`PATH[:PASSWORD]` or `hex:HEX`).
@@ -167,6 +166,7 @@ fn key_messages<'a>(l: Option<&'a Loaded>, k: &KeyEntry) -> Vec<&'a str> {
 pub fn show(
     ui: &mut egui::Ui,
     ring: &KeyRing,
+    key_facts: &[KeyFacts],
     sct_input: &mut String,
     sct_error: &Option<String>,
     l: Option<&Loaded>,
@@ -186,25 +186,6 @@ pub fn show(
     if ring.files.is_empty() && ring.sct.is_empty() {
         ui.weak("No keys: add the service's certificate with its private key to decrypt.");
     }
-    let opened: Vec<(usize, &str)> = l
-        .map(|l| {
-            l.analysis
-                .report
-                .sessions
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| {
-                    matches!(
-                        s.key_source,
-                        Some(
-                            KeySource::Computed | KeySource::EncryptedKey | KeySource::BinarySecret
-                        )
-                    )
-                })
-                .map(|(i, s)| (i, s.id.as_str()))
-                .collect()
-        })
-        .unwrap_or_default();
     for (i, k) in ring.files.iter().enumerate() {
         egui::Frame::group(ui.style())
             .inner_margin(4.0)
@@ -230,19 +211,44 @@ pub fn show(
                 } else {
                     "password: none"
                 });
-                let problems = key_messages(l, k);
-                for p in &problems {
-                    ui.colored_label(
-                        theme::verdict_color(super::labels::Verdict::Failed, dark),
-                        *p,
-                    );
+                let red = theme::verdict_color(super::labels::Verdict::Failed, dark);
+                let facts = k
+                    .path
+                    .as_ref()
+                    .and_then(|p| key_facts.iter().find(|f| &f.path == p));
+                if let Some(f) = facts {
+                    if let Some(e) = &f.error {
+                        ui.colored_label(red, e);
+                    }
+                    for item in &f.items {
+                        ui.label(&item.label);
+                        if let Some(t) = &item.thumbprint {
+                            ui.weak(format!("thumbprint {t}"));
+                        }
+                        ui.weak(if item.private_key {
+                            "private key: present"
+                        } else {
+                            "private key: missing (cannot decrypt)"
+                        });
+                        if let Some(l) = l {
+                            let opened = sessions_opened_by(l, item);
+                            if !opened.is_empty() {
+                                let sessions = &l.analysis.report.sessions;
+                                let list: Vec<String> = opened
+                                    .iter()
+                                    .filter_map(|&i| {
+                                        sessions
+                                            .get(i)
+                                            .map(|s| format!("S{} {}", i + 1, short_session(&s.id)))
+                                    })
+                                    .collect();
+                                ui.label(format!("opened: {}", list.join(", ")));
+                            }
+                        }
+                    }
                 }
-                if ring.files.len() == 1 && problems.is_empty() && !opened.is_empty() {
-                    let list: Vec<String> = opened
-                        .iter()
-                        .map(|(i, id)| format!("S{} {}", i + 1, short_session(id)))
-                        .collect();
-                    ui.label(format!("opened: {}", list.join(", ")));
+                for p in key_messages(l, k) {
+                    ui.colored_label(red, p);
                 }
             });
     }
@@ -370,4 +376,81 @@ mod tests {
         assert!(!is_key_file(Path::new("c.pcapng")));
         assert!(!is_key_file(Path::new("m.xml")));
     }
+}
+
+/// What a loaded key file holds, for the key manager (never key material).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KeyFacts {
+    /// The path as given (matches `KeyEntry::path`).
+    pub path: PathBuf,
+    /// One line per certificate/key in the file: subject or kind, thumbprint, private key.
+    pub items: Vec<KeyItem>,
+    /// Why the file could not be loaded (wrong password, unreadable, …).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyItem {
+    pub label: String,
+    pub subject: Option<String>,
+    pub thumbprint: Option<String>,
+    pub private_key: bool,
+}
+
+/// Loads each key file spec with the core keyring to describe it. Runs on the worker
+/// thread next to the analysis (PKCS#12 decoding is not free).
+pub fn inspect(specs: &[String]) -> Vec<KeyFacts> {
+    use wcfscope_core::keys::{KeySpec, Keyring, NoPassword};
+    let mut out = Vec::new();
+    for spec in specs {
+        let Ok(KeySpec::File { path, password }) = KeySpec::parse(spec) else {
+            continue;
+        };
+        let mut ring = Keyring::new();
+        let mut facts = KeyFacts {
+            path: path.clone(),
+            ..Default::default()
+        };
+        match ring.load_file(&path, password.as_ref().map(|p| p.as_str()), &NoPassword) {
+            Ok(_) => {
+                facts.items = ring
+                    .entries()
+                    .map(|e| KeyItem {
+                        label: e.label(),
+                        subject: e.subject().map(str::to_owned),
+                        thumbprint: e.thumbprint_hex(),
+                        private_key: e.has_private_key(),
+                    })
+                    .collect();
+            }
+            Err(e) => facts.error = Some(e.to_string()),
+        }
+        out.push(facts);
+    }
+    out
+}
+
+/// Sessions whose bootstrap a key opened: the Issue message's steps name the key's subject
+/// (the security stage says "Opened EncryptedKey … with the private key of CN=…").
+pub fn sessions_opened_by(l: &Loaded, item: &KeyItem) -> Vec<usize> {
+    let Some(subject) = item.subject.as_deref().filter(|s| !s.is_empty()) else {
+        return Vec::new();
+    };
+    let report = &l.analysis.report;
+    let mut out: Vec<usize> = report
+        .messages
+        .iter()
+        .filter(|m| m.kind == wcfscope_core::model::MessageKind::SctIssue)
+        .filter(|m| {
+            l.analysis.details.get(m.index).is_some_and(|d| {
+                d.steps.iter().any(|s| {
+                    s.title.starts_with("Opened EncryptedKey") && s.title.contains(subject)
+                })
+            })
+        })
+        .filter_map(|m| l.facts.get(m.index).and_then(|f| f.session))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -2,6 +2,7 @@
 //! progress and the result over a channel, and stops early when the shared cancel flag is
 //! set. The UI drains the channel in `App::logic`; it never blocks on the worker.
 
+use super::keys::{inspect, KeyFacts};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, TryRecvError};
@@ -35,7 +36,7 @@ pub fn core_analyzer() -> AnalyzeFn {
 
 enum Msg {
     Progress(Progress),
-    Done(Result<Analysis, AnalyzeError>),
+    Done(Result<Analysis, AnalyzeError>, Vec<KeyFacts>),
 }
 
 /// One running analysis.
@@ -44,6 +45,8 @@ pub struct Job {
     /// True when this re-runs the current capture with new keys (selection is kept).
     pub rerun: bool,
     pub progress: Progress,
+    /// What the key files hold, filled in when the job is done.
+    pub key_facts: Vec<KeyFacts>,
     cancel: Arc<AtomicBool>,
     rx: Receiver<Msg>,
 }
@@ -86,7 +89,10 @@ impl Job {
                         "internal error: the analysis crashed".into(),
                     ))
                 });
-                let _ = tx.send(Msg::Done(result));
+                // Describe the key files too (subject, thumbprint) for the key manager;
+                // a loading failure there is shown on the key, not as an analysis error.
+                let facts = std::panic::catch_unwind(|| inspect(&options.keys)).unwrap_or_default();
+                let _ = tx.send(Msg::Done(result, facts));
                 if let Some(c) = &repaint {
                     c.request_repaint();
                 }
@@ -95,15 +101,19 @@ impl Job {
             files,
             rerun,
             progress: Progress::default(),
+            key_facts: Vec::new(),
             cancel,
             rx,
         };
         if let Err(e) = spawned {
             // No thread: report it as the job's result.
             let (tx, rx) = channel();
-            let _ = tx.send(Msg::Done(Err(AnalyzeError::Unreadable(format!(
-                "cannot start the analysis: {e}"
-            )))));
+            let _ = tx.send(Msg::Done(
+                Err(AnalyzeError::Unreadable(format!(
+                    "cannot start the analysis: {e}"
+                ))),
+                Vec::new(),
+            ));
             return Job { rx, ..job };
         }
         job
@@ -114,7 +124,10 @@ impl Job {
         loop {
             match self.rx.try_recv() {
                 Ok(Msg::Progress(p)) => self.progress = p,
-                Ok(Msg::Done(r)) => return Some(r),
+                Ok(Msg::Done(r, facts)) => {
+                    self.key_facts = facts;
+                    return Some(r);
+                }
                 Err(TryRecvError::Empty) => return None,
                 Err(TryRecvError::Disconnected) => {
                     return Some(Err(AnalyzeError::Unreadable(

@@ -115,6 +115,8 @@ pub struct WcfApp {
     pub walk: Option<walkthrough::Walkthrough>,
     pub details: details::DetailsState,
     pub keys: KeyRing,
+    /// What the key files hold (from the last analysis run).
+    pub key_facts: Vec<keys::KeyFacts>,
     pub pending_key: Option<PendingKey>,
     pub sct_input: String,
     pub sct_error: Option<String>,
@@ -142,6 +144,7 @@ impl WcfApp {
             walk: None,
             details: details::DetailsState::new(),
             keys: KeyRing::default(),
+            key_facts: Vec::new(),
             pending_key: None,
             sct_input: String::new(),
             sct_error: None,
@@ -190,9 +193,12 @@ impl WcfApp {
     /// Takes a finished analysis (or its error) into the app.
     fn finish(
         &mut self,
-        job: Job,
+        mut job: Job,
         result: Result<wcfscope_core::analyzer::Analysis, AnalyzeError>,
     ) {
+        if !matches!(result, Err(AnalyzeError::Cancelled)) {
+            self.key_facts = std::mem::take(&mut job.key_facts);
+        }
         match result {
             Ok(analysis) => {
                 let keep = job.rerun
@@ -543,6 +549,7 @@ impl WcfApp {
                         cmds.extend(keys::show(
                             ui,
                             &self.keys,
+                            &self.key_facts,
                             &mut self.sct_input,
                             &self.sct_error,
                             self.loaded.as_ref(),
