@@ -264,13 +264,14 @@ pub fn show(
             }
         });
     }
+    // Fixed widths: a width derived from the panel would feed back into the panel's size.
+    let label = ui.label("Session key");
     ui.horizontal(|ui| {
-        let label = ui.label("Session key");
         let r = ui
             .add(
                 egui::TextEdit::singleline(sct_input)
                     .hint_text("SCT-ID=HEX")
-                    .desired_width(ui.available_width() - 90.0),
+                    .desired_width(130.0),
             )
             .labelled_by(label.id);
         let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
