@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Opens wcfscope on the bundled demo capture. Until the GUI lands, prints its analysis.
+# Opens the wcfscope window on the bundled demo capture with its demo key (the binary finds
+# captures/demo-calculator.pcapng and assets/demo-pki/service.pfx itself when given no file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-demo=captures/demo-calculator.pcapng
-[ -f "$demo" ] || demo=$(ls captures/*.pcap* | head -n 1)
-exec ./target/release/wcfscope analyze "$demo"
+exec ./target/release/wcfscope "$@"

@@ -1,7 +1,7 @@
-//! The GUI entry point (until the GUI lands: prints the analysis of the file).
+//! `wcfscope [FILE] [--key KEY]...`: opens the inspector window (see `wcfscope::gui`).
 
 use std::path::PathBuf;
 
-pub fn run(_file: Option<PathBuf>, _keys: Vec<String>) -> anyhow::Result<u8> {
-    anyhow::bail!("the GUI is not implemented yet")
+pub fn run(file: Option<PathBuf>, keys: Vec<String>) -> anyhow::Result<u8> {
+    wcfscope::gui::run(file, keys)
 }
