@@ -201,14 +201,18 @@ impl Conversation {
     }
 
     /// A segment carrying `dir`'s stream bytes `off..off+len` (clamped), e.g. for an
-    /// overlapping or retransmitted copy.
+    /// overlapping or retransmitted copy. It acknowledges what the segment first carrying
+    /// `off` acknowledged (an ACK of bytes the peer has not sent yet would be impossible).
     pub fn segment_at(&self, dir: Dir, off: usize, len: usize) -> Seg {
         let s = &self.stream[dir.idx()];
         let end = (off + len).min(s.len());
+        let ack = self
+            .seg_index_at(dir, off)
+            .map_or_else(|| self.ack_for(dir), |i| self.segs[i].ack);
         seg(
             dir,
             self.seq_at(dir, off),
-            self.ack_for(dir),
+            ack,
             PSH | ACK,
             s[off.min(end)..end].to_vec(),
         )
