@@ -412,8 +412,11 @@ pub enum Link {
     Sll,
     /// Linux cooked capture v2.
     Sll2,
-    /// BSD loopback: 4-byte address family in the writer's (little-endian) byte order.
+    /// BSD loopback (LINKTYPE_NULL): 4-byte address family in the capturing host's byte
+    /// order, here little-endian; AF_INET6 as Darwin's 30.
     Null,
+    /// LINKTYPE_LOOP (OpenBSD): address family in network byte order; AF_INET6 as 24.
+    Loop,
     /// LINKTYPE_RAW: bare IPv4 or IPv6.
     Raw,
     /// LINKTYPE_IPV4 / LINKTYPE_IPV6.
@@ -429,6 +432,7 @@ impl Link {
             Link::Sll => 113,
             Link::Sll2 => 276,
             Link::Null => 0,
+            Link::Loop => 108,
             Link::Raw => 101,
             Link::Ipv4 => 228,
             Link::Ipv6 => 229,
@@ -485,6 +489,10 @@ impl Link {
                 // AF_INET = 2; AF_INET6 = 30 (BSD/macOS), host byte order (little-endian here).
                 let af: u32 = if v6 { 30 } else { 2 };
                 f.extend(af.to_le_bytes());
+            }
+            Link::Loop => {
+                let af: u32 = if v6 { 24 } else { 2 };
+                f.extend(af.to_be_bytes());
             }
             Link::Raw | Link::Ipv4 | Link::Ipv6 => {}
         }
