@@ -552,20 +552,30 @@ fn mid_stream_start_resynchronises_at_the_next_message() {
     // The capture starts after the handshake and the first two request segments.
     c.start_mid_stream(2);
     let r = analyze(&pcap_of(&c, Link::Ethernet), "pcap").report;
-    // Exchange 0's request is cut (its head is missing): at most its response and then the
-    // two later exchanges, fully decoded and paired.
-    let full: Vec<_> = r.messages.iter().filter(|m| m.complete).collect();
-    assert!(full.len() >= 4, "{:?}", r.messages);
-    let n = r.messages.len();
-    assert_exchanges_from(&r, n - 4, 1, 2, 0);
-    assert_eq!(
-        r.messages[n - 4].message_id.as_deref(),
-        Some("urn:uuid:req-1")
-    );
-    // The client is still the right side (port heuristics / direction of requests).
+    // Exchange 0's request lost its first 180 bytes: the parser skips the rest of it,
+    // then decodes response 0 (unpaired: its request was never seen) and the two later
+    // exchanges, fully and paired.
+    let skipped = add_request(0).len() - 180;
+    // The diagnostic counts the non-blank bytes skipped.
+    let nonblank = add_request(0)[180..]
+        .iter()
+        .filter(|b| !b" \t\r\n".contains(b))
+        .count();
+    assert_eq!(r.messages.len(), 5, "{:?}", r.messages);
+    let resp0 = &r.messages[0];
+    assert_eq!(resp0.direction, MessageDirection::Response);
+    assert_eq!(resp0.relates_to.as_deref(), Some("urn:uuid:req-0"));
+    assert!(resp0.complete);
+    assert_eq!(resp0.paired_with, None);
+    assert_exchanges_from(&r, 1, 1, 2, 0);
+    // The client is still the right side although no SYN was seen.
     assert_eq!(r.streams[0].client, "10.0.0.1:49152");
+    assert_eq!(r.streams[0].server, "10.0.0.2:80");
     assert!(
-        has_diag(&r, "mid-stream") || has_diag(&r, "resync") || has_diag(&r, "start"),
+        has_diag(
+            &r,
+            &format!("stream 0 c2s: skipped {nonblank} bytes before the first HTTP message at offset {skipped} (capture started mid-stream?)")
+        ),
         "{:?}",
         r.diagnostics
     );
@@ -1430,4 +1440,39 @@ fn an_xml_file_is_a_one_message_capture() {
     assert_eq!(m.message_id.as_deref(), Some("urn:uuid:req-0"));
     assert_eq!(m.soap_version, Some(SoapVersion::Soap12));
     assert!(m.stream.is_none() && m.http.is_none());
+}
+
+#[test]
+fn pcapng_packet_comments_are_kept() {
+    use wcfscope_core::capture::{FileSource, SourceEvent};
+    let c = exchanges("10.0.0.1:49152", "10.0.0.2:80", 1, 1460);
+    let mut fr = frames(&c, Link::Ethernet, 0, T0, 1_000, None);
+    fr[0].comment = Some("the SYN".into());
+    fr[3].comment = Some("request: ünïcode".into());
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.pcapng");
+    std::fs::write(
+        &p,
+        pcapng(
+            &[Iface::new(Link::Ethernet)],
+            &fr,
+            PacketBlock::Enhanced,
+            false,
+        ),
+    )
+    .unwrap();
+    let comments: Vec<(u64, Vec<String>)> = FileSource::open(&p)
+        .unwrap()
+        .filter_map(|e| match e {
+            SourceEvent::Packet(p) if !p.comments.is_empty() => Some((p.number, p.comments)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        comments,
+        vec![
+            (1, vec!["the SYN".to_string()]),
+            (4, vec!["request: ünïcode".to_string()])
+        ]
+    );
 }
