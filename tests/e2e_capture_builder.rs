@@ -1476,3 +1476,106 @@ fn pcapng_packet_comments_are_kept() {
         ]
     );
 }
+
+#[test]
+fn a_decompression_bomb_is_bounded_and_named() {
+    // 100 MiB of zeros, gzip-compressed by python (about 100 KB on the wire).
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import gzip,sys; sys.stdout.buffer.write(gzip.compress(bytes(100 << 20), 9))",
+        ])
+        .output();
+    let Ok(out) =
+        out.map(|o| o.stdout)
+            .map_err(|_| ())
+            .and_then(|b| if b.is_empty() { Err(()) } else { Ok(b) })
+    else {
+        println!("python3 not available: decompression bomb test skipped");
+        return;
+    };
+    let mut c = Conversation::new("10.0.0.1:49152", "10.0.0.2:80");
+    c.handshake();
+    c.send(Dir::C2S, &add_request(0));
+    c.send(
+        Dir::S2C,
+        &http_response(
+            200,
+            &[
+                ("Content-Type", "application/soap+xml"),
+                ("Content-Encoding", "gzip"),
+            ],
+            &out,
+        ),
+    );
+    c.send(Dir::C2S, &add_request(1));
+    c.send(Dir::S2C, &add_response(1));
+    c.fin(Dir::C2S).fin(Dir::S2C);
+    let r = analyze(&pcap_of(&c, Link::Ethernet), "pcap").report;
+    assert_eq!(r.messages.len(), 4, "{:?}", r.diagnostics);
+    let bomb = &r.messages[1];
+    assert_eq!(bomb.direction, MessageDirection::Response);
+    assert!(
+        bomb.errors.iter().any(|e| e.starts_with("gzip body")
+            && e.contains("cap")
+            && e.contains("kept compressed")),
+        "{:?}",
+        bomb.errors
+    );
+    assert_exchanges_from(&r, 2, 1, 1, 0);
+}
+
+#[test]
+fn duplicated_and_interleaved_ipv4_fragments() {
+    // Every datagram's fragments sent twice, the second copy interleaved with the next
+    // datagram's fragments (a fragment train retransmitted by a lossy link).
+    let c = exchanges("10.0.0.1:49152", "10.0.0.2:80", 2, 1460);
+    let mut fr = Vec::new();
+    let mut previous: Vec<Vec<u8>> = Vec::new();
+    for (i, s) in c.segs.iter().enumerate() {
+        let (src, dst) = if s.dir == Dir::C2S {
+            (c.client, c.server)
+        } else {
+            (c.server, c.client)
+        };
+        let ips = ip_packets(
+            src.ip(),
+            dst.ip(),
+            i as u16 + 1,
+            &tcp_bytes(src, dst, s),
+            Some(120),
+        );
+        let ts = T0 + i as i64 * 1000;
+        let mut k = 0;
+        for ip in &ips {
+            fr.push(Frame {
+                ts_ns: ts,
+                iface: 0,
+                data: Link::Ethernet.wrap(ip),
+                comment: None,
+            });
+            if let Some(old) = previous.get(k) {
+                fr.push(Frame {
+                    ts_ns: ts,
+                    iface: 0,
+                    data: Link::Ethernet.wrap(old),
+                    comment: None,
+                });
+            }
+            k += 1;
+        }
+        for old in previous.iter().skip(k) {
+            fr.push(Frame {
+                ts_ns: ts,
+                iface: 0,
+                data: Link::Ethernet.wrap(old),
+                comment: None,
+            });
+        }
+        previous = ips;
+    }
+    let r = analyze(&pcap(Link::Ethernet, PcapFormat::default(), &fr), "pcap").report;
+    assert_eq!(r.messages.len(), 4, "{:?}", r.diagnostics);
+    assert_exchanges(&r, 0, 2, 0);
+    assert!(r.streams[0].gaps.is_empty());
+}
