@@ -7,6 +7,10 @@
 //! WS-Addressing 2004/08 answered deflate-encoded, a SOAP 1.2 call with the action only in
 //! the media type answered by a fault, two pipelined requests including a WS-Trust 1.3
 //! Cancel answered gzip + chunked, and a non-SOAP GET).
+//!
+//! Copies of the recorded captures made by `editcap` (classic pcap in micro- and
+//! nanoseconds; Ethernet chopped off and the link type set to raw IP) give the same
+//! messages and streams as the originals.
 
 use std::sync::atomic::AtomicBool;
 
@@ -191,4 +195,64 @@ fn ipv6_loopback_recording_by_curl_and_http_server() {
         r.sessions[0].id,
         "urn:uuid:5c7e0000-0000-4000-8000-0000000000aa"
     );
+}
+
+/// Messages and streams of a report as JSON (capture path and format left out).
+fn messages_json(path: &std::path::Path) -> (serde_json::Value, serde_json::Value) {
+    let cancel = AtomicBool::new(false);
+    let a = analyze_files(
+        &[path.to_path_buf()],
+        &Options::default(),
+        &mut |_| {},
+        &cancel,
+    )
+    .unwrap();
+    (
+        serde_json::to_value(&a.report.messages).unwrap(),
+        serde_json::to_value(&a.report.streams).unwrap(),
+    )
+}
+
+#[test]
+fn copies_made_by_editcap_give_the_same_report() {
+    let ok =
+        |cmd: &mut std::process::Command| cmd.output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok(std::process::Command::new("editcap").arg("-h")) {
+        println!("editcap not installed: tool-transformed copies skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "soap-loopback-v6.pcapng",
+        "clear-soap-loopback.pcapng",
+        "demo-calculator.pcapng",
+    ] {
+        let original = repo_path(&format!("captures/{name}"));
+        let expected = messages_json(&original);
+        assert!(
+            expected.0.as_array().is_some_and(|m| !m.is_empty()),
+            "{name}"
+        );
+        // Classic pcap (microsecond timestamps: the report shows microseconds anyway), and
+        // the Ethernet header chopped off with the link type set to raw IP.
+        let pcap = dir.path().join("copy.pcap");
+        assert!(ok(std::process::Command::new("editcap")
+            .args(["-F", "pcap"])
+            .arg(&original)
+            .arg(&pcap)));
+        assert_eq!(messages_json(&pcap), expected, "{name} as pcap");
+        let raw = dir.path().join("raw.pcap");
+        assert!(ok(std::process::Command::new("editcap")
+            .args(["-F", "pcap", "-C", "14", "-T", "rawip"])
+            .arg(&original)
+            .arg(&raw)));
+        assert_eq!(messages_json(&raw), expected, "{name} as raw IP");
+        // Nanosecond pcap.
+        let ns = dir.path().join("ns.pcap");
+        assert!(ok(std::process::Command::new("editcap")
+            .args(["-F", "nsecpcap"])
+            .arg(&original)
+            .arg(&ns)));
+        assert_eq!(messages_json(&ns), expected, "{name} as nanosecond pcap");
+    }
 }
