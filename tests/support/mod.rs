@@ -1,6 +1,8 @@
 //! Shared support for the end-to-end tests: paths to the repository's files and a
 //! deterministic mutator for robustness tests.
 
+pub mod capture_builder;
+
 use std::path::PathBuf;
 
 /// The repository root.
