@@ -134,6 +134,17 @@ impl SecurityStage {
         }
     }
 
+    /// The Body's inner XML as the report shows it: with `--redact-keys`, BinarySecret
+    /// (entropies, proof keys) and Password contents masked — the two entropies of an RST/RSTR
+    /// pair give the SCT key by one P_SHA1, so they are key material too.
+    fn body_text(&self, view: &Envelope) -> String {
+        if self.options.redact_keys {
+            super::redact::redacted_inner(&view.doc, view.body)
+        } else {
+            String::from_utf8_lossy(view.doc.inner_xml_bytes(view.body)).into_owned()
+        }
+    }
+
     fn say(&mut self, diagnostics: &mut Vec<Diagnostic>, key: String, d: Diagnostic) {
         if self.said.insert(key) {
             diagnostics.push(d);
@@ -217,7 +228,7 @@ impl SecurityStage {
 
         // Fill the report.
         let view = &pass.view;
-        info.body = Some(String::from_utf8_lossy(view.doc.inner_xml_bytes(view.body)).into_owned());
+        info.body = Some(self.body_text(view));
         info.decryption = pass.decryption;
         let mut security = crate::wssec::inventory(view);
         for dk in &mut security.derived_keys {
@@ -258,7 +269,11 @@ impl SecurityStage {
         };
         info.errors.extend(pass.errors.iter().cloned());
         if pass.decrypted_any {
-            detail.decrypted_xml = Some(String::from_utf8_lossy(&view.doc.source).into_owned());
+            detail.decrypted_xml = Some(if self.options.redact_keys {
+                super::redact::redacted(&view.doc, 0..view.doc.source.len())
+            } else {
+                String::from_utf8_lossy(&view.doc.source).into_owned()
+            });
         }
         detail.steps.extend(pass.steps.iter().cloned());
 
@@ -814,7 +829,7 @@ impl SecurityStage {
         let index = info.index;
         let doc = &view.doc;
         if in_clear {
-            info.body = Some(String::from_utf8_lossy(doc.inner_xml_bytes(view.body)).into_owned());
+            info.body = Some(self.body_text(view));
         }
         match trust::read_rst(doc, view.body) {
             Ok(Some(rst)) => {
