@@ -154,6 +154,23 @@ pub fn timestamp(
     skew: u64,
 ) -> Option<CheckInfo> {
     let ts = doc.find_child(sec, Some(WSU), "Timestamp")?;
+    // WSS 1.1 SOAP Message Security §10: at most one Timestamp per Security header. With two,
+    // the one checked here need not be the one a signature covers.
+    let count = doc
+        .children_elements(sec)
+        .into_iter()
+        .filter(|&c| {
+            doc.element(c)
+                .is_some_and(|e| e.name.is(Some(WSU), "Timestamp"))
+        })
+        .count();
+    if count > 1 {
+        return Some(check(
+            "timestamp",
+            CheckStatus::Error,
+            format!("the Security header holds {count} Timestamp elements (WS-Security allows one): which one the sender meant cannot be told"),
+        ));
+    }
     let read = |local: &str| {
         doc.find_child(ts, Some(WSU), local).map(|c| {
             let t = doc.text_content(c).trim().to_string();
@@ -328,8 +345,13 @@ pub fn coverage(c: &Coverage<'_>) -> CheckInfo {
         }
     };
     expect(c.env.body, "Body".into());
-    if let Some(ts) = doc.find_child(c.sec, Some(WSU), "Timestamp") {
-        expect(ts, "Timestamp".into());
+    for ts in doc.children_elements(c.sec) {
+        if doc
+            .element(ts)
+            .is_some_and(|e| e.name.is(Some(WSU), "Timestamp"))
+        {
+            expect(ts, "Timestamp".into());
+        }
     }
     for b in c.env.header_blocks() {
         let Some(e) = doc.element(b) else { continue };

@@ -25,7 +25,7 @@ use crate::soap::Envelope;
 use crate::wssec::ns::{is_sc, DSIG, WSSE, XENC};
 use crate::wssec::tokens::{parse_dkt, parse_sct, wsu_id};
 use crate::wssec::trust::{self, ProofToken, Rst};
-use crate::xml::{Document, NodeId};
+use crate::xml::{Document, NodeId, NodeKind};
 use crate::xmlsec::{self, DecryptOutcome, KeyFailure, KeyResolveError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -268,6 +268,15 @@ impl SecurityStage {
             }
         };
         info.errors.extend(pass.errors.iter().cloned());
+        // Every signature valid says nothing about a Body none of them references.
+        if info.signature == SignatureSummary::Valid
+            && !pass.signed_nodes.contains(&view.body)
+            && has_content(&view.doc, view.body)
+        {
+            info.errors.push(
+                "the Body shown is not covered by any signature (every signature verified, but none references the Body as a whole): its content is not authenticated".into(),
+            );
+        }
         if pass.decrypted_any {
             detail.decrypted_xml = Some(if self.options.redact_keys {
                 super::redact::redacted(&view.doc, 0..view.doc.source.len())
@@ -650,6 +659,24 @@ impl SecurityStage {
                 }
             }
         }
+        // An EncryptedData in the Body does not make the Body encrypted when clear content
+        // sits beside it: that content reached the reader unprotected.
+        let clear_beside: Vec<String> = if body_encrypted {
+            clear_body_content(doc, env.body)
+        } else {
+            Vec::new()
+        };
+        if !clear_beside.is_empty() {
+            body_encrypted = false;
+            errors.push(format!(
+                "the Body holds content in clear beside its EncryptedData: {}",
+                clear_beside.join(", ")
+            ));
+            encrypted_names.insert(
+                0,
+                format!("Body partly ({} in clear)", clear_beside.join(", ")),
+            );
+        }
         if body_encrypted {
             encrypted_names.insert(0, "Body".into());
         }
@@ -674,10 +701,12 @@ impl SecurityStage {
                 .collect();
             let mut primary_seen = false;
             for r in &results {
-                let covers_signature = r
-                    .references
-                    .iter()
-                    .any(|rf| rf.resolved.is_some_and(|n| sig_nodes.contains(&n)));
+                // Endorsing means covering *another* signature: a reference to itself covers
+                // nothing (with enveloped-signature its node-set is empty).
+                let covers_signature = r.references.iter().any(|rf| {
+                    rf.resolved
+                        .is_some_and(|n| n != r.node && sig_nodes.contains(&n))
+                });
                 let role = if covers_signature {
                     SignatureRole::Endorsing
                 } else if !primary_seen {
@@ -717,7 +746,13 @@ impl SecurityStage {
                 let mut refs = Vec::new();
                 for rf in &r.references {
                     if let Some(n) = rf.resolved {
-                        if let Err(why) = checks::shown(&view, Some(vsec), n) {
+                        if n == r.node {
+                            verdict = SignatureVerdict::Invalid;
+                            errors.push(format!(
+                                "{sig_name}: reference {} resolves to this Signature itself, so it covers nothing",
+                                rf.uri.clone().unwrap_or_default()
+                            ));
+                        } else if let Err(why) = checks::shown(&view, Some(vsec), n) {
                             verdict = SignatureVerdict::Invalid;
                             errors.push(format!(
                                 "{sig_name}: reference {} is not bound to what the message shows: {why}",
@@ -1076,4 +1111,37 @@ fn ek_cipher(doc: &Document, ek: NodeId) -> Option<Vec<u8>> {
         .filter(|c| !c.is_whitespace())
         .collect();
     STANDARD.decode(text.as_bytes()).ok()
+}
+
+/// Whether an element has element children or non-whitespace text.
+fn has_content(doc: &Document, id: NodeId) -> bool {
+    doc.element(id).is_some_and(|e| {
+        e.children
+            .iter()
+            .any(|&c| match doc.nodes.get(c).map(|n| &n.kind) {
+                Some(NodeKind::Element(_)) => true,
+                Some(NodeKind::Text(t) | NodeKind::CData(t)) => !t.trim().is_empty(),
+                _ => false,
+            })
+    })
+}
+
+/// What the Body holds besides EncryptedData elements (qualified names, "text"), i.e. what
+/// travelled in clear.
+fn clear_body_content(doc: &Document, body: NodeId) -> Vec<String> {
+    let Some(e) = doc.element(body) else {
+        return Vec::new();
+    };
+    e.children
+        .iter()
+        .filter_map(|&c| match doc.nodes.get(c).map(|n| &n.kind) {
+            Some(NodeKind::Element(el)) if !el.name.is(Some(XENC), "EncryptedData") => {
+                Some(format!("<{}>", el.name.qualified()))
+            }
+            Some(NodeKind::Text(t) | NodeKind::CData(t)) if !t.trim().is_empty() => {
+                Some("text".to_string())
+            }
+            _ => None,
+        })
+        .collect()
 }
