@@ -220,3 +220,31 @@ fn clear_content_beside_the_bodys_encrypted_data_is_not_called_encrypted() {
     assert!(check(&m, "coverage").detail.contains("encrypted: Body"));
     assert!(m.errors.is_empty(), "{:#?}", m.errors);
 }
+
+#[test]
+fn a_signed_header_hidden_in_the_security_header_does_not_vouch_for_the_one_shown() {
+    const A: &str = "http://www.w3.org/2005/08/addressing";
+    let signed_to = format!(r#"<a:To xmlns:a="{A}" u:Id="to">https://bank/good</a:To>"#);
+    let to_ref = Ref {
+        uri: "#to",
+        transforms: &[EXC],
+        canonical: format!(
+            r#"<a:To xmlns:a="{A}" xmlns:u="{U}" u:Id="to">https://bank/good</a:To>"#
+        ),
+    };
+    let sig = signature(None, &[ts_ref(), to_ref, body_ref(ECHO)]);
+    // In place among the headers: valid.
+    let m = analyse(&envelope(&signed_to, &format!("{TS}{sig}"), ECHO));
+    assert_eq!(m.signature, SignatureSummary::Valid, "{:#?}", m.errors);
+    // Moved into the Security header, a different To shown among the headers: not valid.
+    let shown_to = format!(r#"<a:To xmlns:a="{A}">https://evil/</a:To>"#);
+    let m = analyse(&envelope(&shown_to, &format!("{TS}{signed_to}{sig}"), ECHO));
+    assert_ne!(m.signature, SignatureSummary::Valid, "{:#?}", m.errors);
+    assert!(
+        m.errors
+            .iter()
+            .any(|e| e.contains("inside the Security header")),
+        "{:#?}",
+        m.errors
+    );
+}
