@@ -248,3 +248,41 @@ fn a_signed_header_hidden_in_the_security_header_does_not_vouch_for_the_one_show
         m.errors
     );
 }
+
+#[test]
+fn encrypt_before_sign_verifies_over_the_ciphertext_and_shows_its_plaintext() {
+    // WCF MessageProtectionOrder.EncryptBeforeSign: the Body is encrypted first and the
+    // clear signature digests the Body holding the EncryptedData.
+    let encd = encrypted(ECHO);
+    let canonical = encd
+        .replace(
+            r#"<e:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/>"#,
+            r#"<e:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"></e:EncryptionMethod>"#,
+        )
+        .replace(
+            r##"<o:Reference URI="#sct"/>"##,
+            r##"<o:Reference URI="#sct"></o:Reference>"##,
+        );
+    let sig = signature(None, &[ts_ref(), body_ref(&canonical)]);
+    let m = analyse(&envelope("", &format!("{TS}{sig}"), &encd));
+    assert_eq!(m.signature, SignatureSummary::Valid, "{:#?}", m.errors);
+    assert!(m.errors.is_empty(), "{:#?}", m.errors);
+    assert_eq!(m.body.as_deref(), Some(ECHO));
+    assert!(check(&m, "coverage")
+        .detail
+        .contains("signed: Body, Timestamp"));
+    // One ciphertext bit changed: invalid, on the view and on the message as received.
+    let b64 = encd
+        .split("<e:CipherValue>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut raw = openssl::base64::decode_block(&b64).unwrap();
+    raw[20] ^= 1;
+    let tampered = encd.replace(&b64, &openssl::base64::encode_block(&raw));
+    let m = analyse(&envelope("", &format!("{TS}{sig}"), &tampered));
+    assert_ne!(m.signature, SignatureSummary::Valid, "{:#?}", m.errors);
+}

@@ -695,10 +695,15 @@ impl SecurityStage {
                         .is_some_and(|e| e.name.is(Some(DSIG), "Signature"))
                 })
                 .collect();
-            let results: Vec<_> = sig_nodes
+            let mut results: Vec<_> = sig_nodes
                 .iter()
                 .map(|&s| xmlsec::verify_signature(vdoc, s, &resolver))
                 .collect();
+            // Encrypt-before-sign (WCF MessageProtectionOrder.EncryptBeforeSign): a clear
+            // signature digests the ciphertext, so it is checked on the message as received.
+            if let (Some(d), Some(sec)) = (&dec.decrypted, sec) {
+                encrypt_before_sign(doc, sec, d, &sig_nodes, &mut results, &resolver);
+            }
             let mut primary_seen = false;
             for r in &results {
                 // Endorsing means covering *another* signature: a reference to itself covers
@@ -1144,4 +1149,129 @@ fn clear_body_content(doc: &Document, body: NodeId) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// Re-checks, on the message as received, each clear signature that failed on the decrypted
+/// view because a reference changed or vanished with decryption (it covered ciphertext).
+/// A signature that verifies there replaces the view's result, with its nodes mapped into
+/// the view: the signed EncryptedData is shown as its plaintext, which the ciphertext's
+/// integrity binds. A reference whose target cannot be mapped (inside a ciphertext) leaves
+/// the view's result as it was.
+fn encrypt_before_sign(
+    doc: &Document,
+    sec: NodeId,
+    dec: &xmlsec::DecryptedDocument,
+    view_sigs: &[NodeId],
+    results: &mut [xmlsec::SignatureResult],
+    resolver: &WsResolver<'_>,
+) {
+    let failed_on_ciphertext = |r: &xmlsec::SignatureResult| {
+        r.references.iter().any(|rf| {
+            matches!(
+                rf.problem,
+                Some(xmlsec::ReferenceProblem::DigestMismatch)
+                    | Some(xmlsec::ReferenceProblem::NotFound)
+            )
+        })
+    };
+    if !results.iter().any(failed_on_ciphertext) {
+        return;
+    }
+    let map = ViewMap::new(doc, dec);
+    for orig_sig in doc.children_elements(sec) {
+        if !doc
+            .element(orig_sig)
+            .is_some_and(|e| e.name.is(Some(DSIG), "Signature"))
+        {
+            continue;
+        }
+        let Some(view_sig) = map.to_view(orig_sig) else {
+            continue;
+        };
+        let Some(i) = view_sigs.iter().position(|&v| v == view_sig) else {
+            continue;
+        };
+        if !failed_on_ciphertext(&results[i]) {
+            continue;
+        }
+        let mut alt = xmlsec::verify_signature(doc, orig_sig, resolver);
+        if !alt.verdict.is_valid() {
+            continue;
+        }
+        let mut mapped = true;
+        for rf in &mut alt.references {
+            rf.resolved = match rf.resolved.map(|n| map.to_view(n)) {
+                Some(Some(v)) => Some(v),
+                Some(None) => {
+                    mapped = false;
+                    None
+                }
+                None => None,
+            };
+        }
+        if mapped {
+            alt.node = view_sig;
+            results[i] = alt;
+        }
+    }
+}
+
+/// Maps nodes of the message as received to the decrypted view: nodes outside every
+/// replaced EncryptedData keep their place (their byte offset moves by the length changes of
+/// the replacements before them); a replaced EncryptedData maps to the one element that
+/// replaced it; nodes inside a ciphertext have no counterpart.
+struct ViewMap<'a> {
+    doc: &'a Document,
+    dec: &'a xmlsec::DecryptedDocument,
+    by_start: HashMap<usize, NodeId>,
+}
+
+impl<'a> ViewMap<'a> {
+    fn new(doc: &'a Document, dec: &'a xmlsec::DecryptedDocument) -> Self {
+        let by_start = dec
+            .doc
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.kind, NodeKind::Element(_)))
+            .map(|(i, n)| (n.span.start, i))
+            .collect();
+        ViewMap { doc, dec, by_start }
+    }
+
+    fn to_view(&self, n: NodeId) -> Option<NodeId> {
+        if n == Document::DOCUMENT {
+            return Some(n);
+        }
+        let span = self.doc.nodes.get(n)?.span.clone();
+        let mut shift: isize = 0;
+        for rep in &self.dec.replacements {
+            let os = self.doc.nodes.get(rep.original)?.span.clone();
+            if rep.original == n {
+                let els: Vec<NodeId> = rep
+                    .new_nodes
+                    .iter()
+                    .copied()
+                    .filter(|&v| self.dec.doc.element(v).is_some())
+                    .collect();
+                return match els.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                };
+            }
+            if os.start <= span.start && span.end <= os.end {
+                return None;
+            }
+            if os.end <= span.start {
+                shift += rep.new_span.len() as isize - os.len() as isize;
+            }
+        }
+        let start = usize::try_from(span.start as isize + shift).ok()?;
+        let v = *self.by_start.get(&start)?;
+        let same = match (self.doc.element(n), self.dec.doc.element(v)) {
+            (Some(a), Some(b)) => a.name == b.name,
+            _ => false,
+        };
+        same.then_some(v)
+    }
 }
