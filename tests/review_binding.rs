@@ -286,3 +286,20 @@ fn encrypt_before_sign_verifies_over_the_ciphertext_and_shows_its_plaintext() {
     let m = analyse(&envelope("", &format!("{TS}{sig}"), &tampered));
     assert_ne!(m.signature, SignatureSummary::Valid, "{:#?}", m.errors);
 }
+
+#[test]
+fn an_id_hidden_inside_an_encrypted_header_plaintext_makes_the_reference_ambiguous() {
+    // The genuine signed Body, plus an encrypted header block whose plaintext carries an
+    // element with the same Id: after decryption the Id names two elements.
+    let sig = signature(None, &[ts_ref(), body_ref(ECHO)]);
+    let hidden = encrypted(&format!(
+        r#"<x:Note xmlns:x="urn:x" xmlns:u="{U}" u:Id="body">transfer 10000 to mallory</x:Note>"#
+    ));
+    let m = analyse(&envelope(&hidden, &format!("{TS}{sig}"), ECHO));
+    assert_ne!(m.signature, SignatureSummary::Valid, "{:#?}", m.errors);
+    assert!(
+        m.errors.iter().any(|e| e.contains("ambiguous")),
+        "{:#?}",
+        m.errors
+    );
+}
