@@ -153,7 +153,16 @@ fn normalised_copies_verify() {
             m.index,
             m.errors
         );
-        assert!(m.errors.is_empty(), "message {}: {:#?}", m.index, m.errors);
+        // Rampart signs only the Timestamp (README): the report says the Body shown is not
+        // authenticated, and nothing else.
+        assert!(
+            m.errors
+                .iter()
+                .all(|e| e.starts_with("the Body shown is not covered by any signature")),
+            "message {}: {:#?}",
+            m.index,
+            m.errors
+        );
         assert!(!m.security.checks.iter().any(|c| c.name == "whitespace"));
     }
     // rst04: primary HMAC (encrypted, over the Timestamp) and endorsing RSA over the primary.

@@ -17,6 +17,22 @@ pub fn check(name: &str, status: CheckStatus, detail: impl Into<String>) -> Chec
     }
 }
 
+/// Namespaces of what a Security header legitimately holds (tokens, signatures, encrypted
+/// items, timestamps, SAML assertions).
+const SECURITY_NAMESPACES: [&str; 11] = [
+    crate::wssec::ns::WSSE,
+    WSSE11,
+    WSU,
+    crate::wssec::ns::DSIG,
+    XENC,
+    "http://www.w3.org/2009/xmlenc11#",
+    crate::wssec::ns::SC_2005_02,
+    crate::wssec::ns::SC_1_3,
+    crate::wssec::ns::DNSE,
+    "urn:oasis:names:tc:SAML:1.0:assertion",
+    "urn:oasis:names:tc:SAML:2.0:assertion",
+];
+
 fn is_soap_body(doc: &Document, n: NodeId) -> bool {
     doc.element(n).is_some_and(|e| {
         e.name.local == "Body" && matches!(e.name.ns.as_deref(), Some(SOAP11_NS) | Some(SOAP12_NS))
@@ -55,7 +71,27 @@ pub fn shown(env: &Envelope, sec: Option<NodeId>, node: NodeId) -> Result<(), St
     }
     if let Some(sec) = sec {
         if doc.is_ancestor(sec, node) {
-            return Ok(());
+            // Only security items belong there: a header block (wsa:To, …) tucked into the
+            // Security header is the signed copy of a wrapping attack, while the copy shown
+            // among the headers is another one.
+            let mut top = node;
+            while let Some(p) = doc.nodes.get(top).and_then(|n| n.parent) {
+                if p == sec {
+                    break;
+                }
+                top = p;
+            }
+            let ns = doc.element(top).and_then(|e| e.name.ns.as_deref());
+            if ns.is_some_and(|n| SECURITY_NAMESPACES.contains(&n)) {
+                return Ok(());
+            }
+            let top_name = doc
+                .element(top)
+                .map(|e| e.name.qualified())
+                .unwrap_or_default();
+            return Err(format!(
+                "it resolved to <{name}> inside the Security header (in <{top_name}>, not a security element), which is not where a reader looks for it (signature wrapping?)"
+            ));
         }
     }
     let container = parent
@@ -154,6 +190,23 @@ pub fn timestamp(
     skew: u64,
 ) -> Option<CheckInfo> {
     let ts = doc.find_child(sec, Some(WSU), "Timestamp")?;
+    // WSS 1.1 SOAP Message Security §10: at most one Timestamp per Security header. With two,
+    // the one checked here need not be the one a signature covers.
+    let count = doc
+        .children_elements(sec)
+        .into_iter()
+        .filter(|&c| {
+            doc.element(c)
+                .is_some_and(|e| e.name.is(Some(WSU), "Timestamp"))
+        })
+        .count();
+    if count > 1 {
+        return Some(check(
+            "timestamp",
+            CheckStatus::Error,
+            format!("the Security header holds {count} Timestamp elements (WS-Security allows one): which one the sender meant cannot be told"),
+        ));
+    }
     let read = |local: &str| {
         doc.find_child(ts, Some(WSU), local).map(|c| {
             let t = doc.text_content(c).trim().to_string();
@@ -328,8 +381,13 @@ pub fn coverage(c: &Coverage<'_>) -> CheckInfo {
         }
     };
     expect(c.env.body, "Body".into());
-    if let Some(ts) = doc.find_child(c.sec, Some(WSU), "Timestamp") {
-        expect(ts, "Timestamp".into());
+    for ts in doc.children_elements(c.sec) {
+        if doc
+            .element(ts)
+            .is_some_and(|e| e.name.is(Some(WSU), "Timestamp"))
+        {
+            expect(ts, "Timestamp".into());
+        }
     }
     for b in c.env.header_blocks() {
         let Some(e) = doc.element(b) else { continue };

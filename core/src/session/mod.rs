@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod group;
 pub mod keystore;
+mod redact;
 pub mod registry;
 pub mod resolver;
 pub mod security;

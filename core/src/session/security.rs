@@ -25,7 +25,7 @@ use crate::soap::Envelope;
 use crate::wssec::ns::{is_sc, DSIG, WSSE, XENC};
 use crate::wssec::tokens::{parse_dkt, parse_sct, wsu_id};
 use crate::wssec::trust::{self, ProofToken, Rst};
-use crate::xml::{Document, NodeId};
+use crate::xml::{Document, NodeId, NodeKind};
 use crate::xmlsec::{self, DecryptOutcome, KeyFailure, KeyResolveError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -134,6 +134,17 @@ impl SecurityStage {
         }
     }
 
+    /// The Body's inner XML as the report shows it: with `--redact-keys`, BinarySecret
+    /// (entropies, proof keys) and Password contents masked — the two entropies of an RST/RSTR
+    /// pair give the SCT key by one P_SHA1, so they are key material too.
+    fn body_text(&self, view: &Envelope) -> String {
+        if self.options.redact_keys {
+            super::redact::redacted_inner(&view.doc, view.body)
+        } else {
+            String::from_utf8_lossy(view.doc.inner_xml_bytes(view.body)).into_owned()
+        }
+    }
+
     fn say(&mut self, diagnostics: &mut Vec<Diagnostic>, key: String, d: Diagnostic) {
         if self.said.insert(key) {
             diagnostics.push(d);
@@ -217,7 +228,7 @@ impl SecurityStage {
 
         // Fill the report.
         let view = &pass.view;
-        info.body = Some(String::from_utf8_lossy(view.doc.inner_xml_bytes(view.body)).into_owned());
+        info.body = Some(self.body_text(view));
         info.decryption = pass.decryption;
         let mut security = crate::wssec::inventory(view);
         for dk in &mut security.derived_keys {
@@ -257,8 +268,21 @@ impl SecurityStage {
             }
         };
         info.errors.extend(pass.errors.iter().cloned());
+        // Every signature valid says nothing about a Body none of them references.
+        if info.signature == SignatureSummary::Valid
+            && !pass.signed_nodes.contains(&view.body)
+            && has_content(&view.doc, view.body)
+        {
+            info.errors.push(
+                "the Body shown is not covered by any signature (every signature verified, but none references the Body as a whole): its content is not authenticated".into(),
+            );
+        }
         if pass.decrypted_any {
-            detail.decrypted_xml = Some(String::from_utf8_lossy(&view.doc.source).into_owned());
+            detail.decrypted_xml = Some(if self.options.redact_keys {
+                super::redact::redacted(&view.doc, 0..view.doc.source.len())
+            } else {
+                String::from_utf8_lossy(&view.doc.source).into_owned()
+            });
         }
         detail.steps.extend(pass.steps.iter().cloned());
 
@@ -635,6 +659,24 @@ impl SecurityStage {
                 }
             }
         }
+        // An EncryptedData in the Body does not make the Body encrypted when clear content
+        // sits beside it: that content reached the reader unprotected.
+        let clear_beside: Vec<String> = if body_encrypted {
+            clear_body_content(doc, env.body)
+        } else {
+            Vec::new()
+        };
+        if !clear_beside.is_empty() {
+            body_encrypted = false;
+            errors.push(format!(
+                "the Body holds content in clear beside its EncryptedData: {}",
+                clear_beside.join(", ")
+            ));
+            encrypted_names.insert(
+                0,
+                format!("Body partly ({} in clear)", clear_beside.join(", ")),
+            );
+        }
         if body_encrypted {
             encrypted_names.insert(0, "Body".into());
         }
@@ -653,16 +695,23 @@ impl SecurityStage {
                         .is_some_and(|e| e.name.is(Some(DSIG), "Signature"))
                 })
                 .collect();
-            let results: Vec<_> = sig_nodes
+            let mut results: Vec<_> = sig_nodes
                 .iter()
                 .map(|&s| xmlsec::verify_signature(vdoc, s, &resolver))
                 .collect();
+            // Encrypt-before-sign (WCF MessageProtectionOrder.EncryptBeforeSign): a clear
+            // signature digests the ciphertext, so it is checked on the message as received.
+            if let (Some(d), Some(sec)) = (&dec.decrypted, sec) {
+                encrypt_before_sign(doc, sec, d, &sig_nodes, &mut results, &resolver);
+            }
             let mut primary_seen = false;
             for r in &results {
-                let covers_signature = r
-                    .references
-                    .iter()
-                    .any(|rf| rf.resolved.is_some_and(|n| sig_nodes.contains(&n)));
+                // Endorsing means covering *another* signature: a reference to itself covers
+                // nothing (with enveloped-signature its node-set is empty).
+                let covers_signature = r.references.iter().any(|rf| {
+                    rf.resolved
+                        .is_some_and(|n| n != r.node && sig_nodes.contains(&n))
+                });
                 let role = if covers_signature {
                     SignatureRole::Endorsing
                 } else if !primary_seen {
@@ -702,7 +751,13 @@ impl SecurityStage {
                 let mut refs = Vec::new();
                 for rf in &r.references {
                     if let Some(n) = rf.resolved {
-                        if let Err(why) = checks::shown(&view, Some(vsec), n) {
+                        if n == r.node {
+                            verdict = SignatureVerdict::Invalid;
+                            errors.push(format!(
+                                "{sig_name}: reference {} resolves to this Signature itself, so it covers nothing",
+                                rf.uri.clone().unwrap_or_default()
+                            ));
+                        } else if let Err(why) = checks::shown(&view, Some(vsec), n) {
                             verdict = SignatureVerdict::Invalid;
                             errors.push(format!(
                                 "{sig_name}: reference {} is not bound to what the message shows: {why}",
@@ -814,7 +869,7 @@ impl SecurityStage {
         let index = info.index;
         let doc = &view.doc;
         if in_clear {
-            info.body = Some(String::from_utf8_lossy(doc.inner_xml_bytes(view.body)).into_owned());
+            info.body = Some(self.body_text(view));
         }
         match trust::read_rst(doc, view.body) {
             Ok(Some(rst)) => {
@@ -1061,4 +1116,162 @@ fn ek_cipher(doc: &Document, ek: NodeId) -> Option<Vec<u8>> {
         .filter(|c| !c.is_whitespace())
         .collect();
     STANDARD.decode(text.as_bytes()).ok()
+}
+
+/// Whether an element has element children or non-whitespace text.
+fn has_content(doc: &Document, id: NodeId) -> bool {
+    doc.element(id).is_some_and(|e| {
+        e.children
+            .iter()
+            .any(|&c| match doc.nodes.get(c).map(|n| &n.kind) {
+                Some(NodeKind::Element(_)) => true,
+                Some(NodeKind::Text(t) | NodeKind::CData(t)) => !t.trim().is_empty(),
+                _ => false,
+            })
+    })
+}
+
+/// What the Body holds besides EncryptedData elements (qualified names, "text"), i.e. what
+/// travelled in clear.
+fn clear_body_content(doc: &Document, body: NodeId) -> Vec<String> {
+    let Some(e) = doc.element(body) else {
+        return Vec::new();
+    };
+    e.children
+        .iter()
+        .filter_map(|&c| match doc.nodes.get(c).map(|n| &n.kind) {
+            Some(NodeKind::Element(el)) if !el.name.is(Some(XENC), "EncryptedData") => {
+                Some(format!("<{}>", el.name.qualified()))
+            }
+            Some(NodeKind::Text(t) | NodeKind::CData(t)) if !t.trim().is_empty() => {
+                Some("text".to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Re-checks, on the message as received, each clear signature that failed on the decrypted
+/// view because a reference changed or vanished with decryption (it covered ciphertext).
+/// A signature that verifies there replaces the view's result, with its nodes mapped into
+/// the view: the signed EncryptedData is shown as its plaintext, which the ciphertext's
+/// integrity binds. A reference whose target cannot be mapped (inside a ciphertext) leaves
+/// the view's result as it was.
+fn encrypt_before_sign(
+    doc: &Document,
+    sec: NodeId,
+    dec: &xmlsec::DecryptedDocument,
+    view_sigs: &[NodeId],
+    results: &mut [xmlsec::SignatureResult],
+    resolver: &WsResolver<'_>,
+) {
+    let failed_on_ciphertext = |r: &xmlsec::SignatureResult| {
+        r.references.iter().any(|rf| {
+            matches!(
+                rf.problem,
+                Some(xmlsec::ReferenceProblem::DigestMismatch)
+                    | Some(xmlsec::ReferenceProblem::NotFound)
+            )
+        })
+    };
+    if !results.iter().any(failed_on_ciphertext) {
+        return;
+    }
+    let map = ViewMap::new(doc, dec);
+    for orig_sig in doc.children_elements(sec) {
+        if !doc
+            .element(orig_sig)
+            .is_some_and(|e| e.name.is(Some(DSIG), "Signature"))
+        {
+            continue;
+        }
+        let Some(view_sig) = map.to_view(orig_sig) else {
+            continue;
+        };
+        let Some(i) = view_sigs.iter().position(|&v| v == view_sig) else {
+            continue;
+        };
+        if !failed_on_ciphertext(&results[i]) {
+            continue;
+        }
+        let mut alt = xmlsec::verify_signature(doc, orig_sig, resolver);
+        if !alt.verdict.is_valid() {
+            continue;
+        }
+        let mut mapped = true;
+        for rf in &mut alt.references {
+            rf.resolved = match rf.resolved.map(|n| map.to_view(n)) {
+                Some(Some(v)) => Some(v),
+                Some(None) => {
+                    mapped = false;
+                    None
+                }
+                None => None,
+            };
+        }
+        if mapped {
+            alt.node = view_sig;
+            results[i] = alt;
+        }
+    }
+}
+
+/// Maps nodes of the message as received to the decrypted view: nodes outside every
+/// replaced EncryptedData keep their place (their byte offset moves by the length changes of
+/// the replacements before them); a replaced EncryptedData maps to the one element that
+/// replaced it; nodes inside a ciphertext have no counterpart.
+struct ViewMap<'a> {
+    doc: &'a Document,
+    dec: &'a xmlsec::DecryptedDocument,
+    by_start: HashMap<usize, NodeId>,
+}
+
+impl<'a> ViewMap<'a> {
+    fn new(doc: &'a Document, dec: &'a xmlsec::DecryptedDocument) -> Self {
+        let by_start = dec
+            .doc
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.kind, NodeKind::Element(_)))
+            .map(|(i, n)| (n.span.start, i))
+            .collect();
+        ViewMap { doc, dec, by_start }
+    }
+
+    fn to_view(&self, n: NodeId) -> Option<NodeId> {
+        if n == Document::DOCUMENT {
+            return Some(n);
+        }
+        let span = self.doc.nodes.get(n)?.span.clone();
+        let mut shift: isize = 0;
+        for rep in &self.dec.replacements {
+            let os = self.doc.nodes.get(rep.original)?.span.clone();
+            if rep.original == n {
+                let els: Vec<NodeId> = rep
+                    .new_nodes
+                    .iter()
+                    .copied()
+                    .filter(|&v| self.dec.doc.element(v).is_some())
+                    .collect();
+                return match els.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                };
+            }
+            if os.start <= span.start && span.end <= os.end {
+                return None;
+            }
+            if os.end <= span.start {
+                shift += rep.new_span.len() as isize - os.len() as isize;
+            }
+        }
+        let start = usize::try_from(span.start as isize + shift).ok()?;
+        let v = *self.by_start.get(&start)?;
+        let same = match (self.doc.element(n), self.dec.doc.element(v)) {
+            (Some(a), Some(b)) => a.name == b.name,
+            _ => false,
+        };
+        same.then_some(v)
+    }
 }

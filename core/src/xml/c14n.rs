@@ -11,10 +11,10 @@
 //! utilised prefixes and the InclusiveNamespaces PrefixList).
 //!
 //! `xml:*` attributes on ancestors of the apex: C14N 1.0 copies all of them onto the apex,
-//! C14N 1.1 copies `xml:lang`, `xml:space` and `xml:base` but not `xml:id`, exclusive copies
-//! none. Simplification: C14N 1.1's xml:base fix-up (RFC 3986 joining of the omitted
-//! ancestors' relative bases) is not performed; the nearest ancestor's value is copied as is
-//! when the apex has no xml:base of its own.
+//! C14N 1.1 copies `xml:lang` and `xml:space` but not `xml:id`, and performs the xml:base
+//! fix-up (C14N 1.1 §2.4: the omitted ancestors' xml:base values joined outermost first, then
+//! the apex's own value, RFC 3986 §5.2 with C14N 1.1's dot-segment rule); exclusive copies
+//! none.
 
 use std::collections::HashSet;
 
@@ -386,9 +386,210 @@ impl Canon<'_> {
                 cur = self.doc.nodes[p].parent;
             }
         }
+        if apex
+            && matches!(
+                self.method,
+                C14nMethod::Inclusive11 | C14nMethod::Inclusive11WithComments
+            )
+            && !self.doc.is_fragment
+        {
+            self.fix_up_xml_base(id, e, &mut attrs);
+        }
         attrs.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         attrs.into_iter().map(|(_, _, q, v)| (q, v)).collect()
     }
+
+    /// C14N 1.1 §2.4 xml:base fix-up on the apex: the ancestors' xml:base values joined,
+    /// outermost first, then the apex's own value (replacing the nearest-ancestor copy the
+    /// inheritance above put there).
+    fn fix_up_xml_base(
+        &self,
+        id: NodeId,
+        e: &Element,
+        attrs: &mut Vec<(Option<String>, String, String, String)>,
+    ) {
+        let is_base = |ns: Option<&str>, local: &str| ns == Some(XML_NS) && local == "base";
+        let mut bases: Vec<&str> = Vec::new();
+        let mut cur = self.doc.nodes[id].parent;
+        while let Some(p) = cur {
+            if let Some(pe) = self.doc.element(p) {
+                if let Some(a) = pe
+                    .attributes
+                    .iter()
+                    .find(|a| is_base(a.name.ns.as_deref(), &a.name.local))
+                {
+                    bases.push(&a.value);
+                }
+            }
+            cur = self.doc.nodes[p].parent;
+        }
+        if bases.is_empty() {
+            return; // nothing inherited: the apex's own value (if any) stands as written
+        }
+        bases.reverse();
+        let own = e
+            .attributes
+            .iter()
+            .find(|a| is_base(a.name.ns.as_deref(), &a.name.local))
+            .map(|a| a.value.as_str());
+        let mut joined = bases[0].to_string();
+        for b in bases.iter().skip(1).copied().chain(own) {
+            joined = join_uri(&joined, b);
+        }
+        attrs.retain(|a| !is_base(a.0.as_deref(), &a.1));
+        attrs.push((
+            Some(XML_NS.to_string()),
+            "base".into(),
+            "xml:base".into(),
+            joined,
+        ));
+    }
+}
+
+/// URI reference parts (RFC 3986 §3): scheme, authority, path, query; fragments are dropped
+/// from bases (§5.2.1) and kept from references.
+struct UriParts<'a> {
+    scheme: Option<&'a str>,
+    authority: Option<&'a str>,
+    path: &'a str,
+    query: Option<&'a str>,
+    fragment: Option<&'a str>,
+}
+
+fn split_uri(u: &str) -> UriParts<'_> {
+    let (rest, fragment) = match u.split_once('#') {
+        Some((a, f)) => (a, Some(f)),
+        None => (u, None),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let scheme_end = rest.find(':').filter(|&i| {
+        i > 0
+            && rest[..i].starts_with(|c: char| c.is_ascii_alphabetic())
+            && rest[..i]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !rest[..i].contains('/')
+    });
+    let (scheme, rest) = match scheme_end {
+        Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
+        None => (None, rest),
+    };
+    let (authority, path) = match rest.strip_prefix("//") {
+        Some(r) => {
+            let end = r.find('/').unwrap_or(r.len());
+            (Some(&r[..end]), &r[end..])
+        }
+        None => (None, rest),
+    };
+    UriParts {
+        scheme,
+        authority,
+        path,
+        query,
+        fragment,
+    }
+}
+
+/// RFC 3986 §5.2.4 remove_dot_segments, modified as C14N 1.1 §2.4 asks: in a relative path
+/// a `..` that has nothing to remove is kept.
+fn remove_dot_segments(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut out: Vec<&str> = Vec::new();
+    let n = segs.len();
+    let mut trailing_slash = false;
+    for (i, seg) in segs.iter().enumerate() {
+        let last = i + 1 == n;
+        if i == 0 && absolute {
+            continue; // the empty segment before the leading '/'
+        }
+        match *seg {
+            "." => trailing_slash = last,
+            ".." => {
+                if out.last().is_some_and(|s| *s != "..") {
+                    out.pop();
+                } else if !absolute {
+                    out.push("..");
+                }
+                trailing_slash = last;
+            }
+            s => {
+                out.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut r = String::new();
+    if absolute {
+        r.push('/');
+    }
+    r.push_str(&out.join("/"));
+    if trailing_slash && !out.is_empty() {
+        r.push('/');
+    }
+    r
+}
+
+/// Resolves `reference` against `base` (RFC 3986 §5.2.2, strict), with the modified
+/// dot-segment removal; `base` may itself be relative (an ancestor's relative xml:base).
+fn join_uri(base: &str, reference: &str) -> String {
+    let b = split_uri(base);
+    let r = split_uri(reference);
+    let (scheme, authority, path, query);
+    if r.scheme.is_some() {
+        scheme = r.scheme;
+        authority = r.authority;
+        path = remove_dot_segments(r.path);
+        query = r.query;
+    } else {
+        scheme = b.scheme;
+        if r.authority.is_some() {
+            authority = r.authority;
+            path = remove_dot_segments(r.path);
+            query = r.query;
+        } else {
+            authority = b.authority;
+            if r.path.is_empty() {
+                path = b.path.to_string();
+                query = r.query.or(b.query);
+            } else {
+                let merged = if r.path.starts_with('/') {
+                    r.path.to_string()
+                } else if b.authority.is_some() && b.path.is_empty() {
+                    format!("/{}", r.path)
+                } else {
+                    match b.path.rfind('/') {
+                        Some(i) => format!("{}{}", &b.path[..=i], r.path),
+                        None => r.path.to_string(),
+                    }
+                };
+                path = remove_dot_segments(&merged);
+                query = r.query;
+            }
+        }
+    }
+    let mut out = String::new();
+    if let Some(s) = scheme {
+        out.push_str(s);
+        out.push(':');
+    }
+    if let Some(a) = authority {
+        out.push_str("//");
+        out.push_str(a);
+    }
+    out.push_str(&path);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = r.fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// Text nodes: `&`, `<`, `>` and CR are escaped (C14N 1.0 §2.3 / 1.1 §2.3).

@@ -220,9 +220,16 @@ pub fn decrypt_document(doc: &Document, resolver: &dyn KeyResolver) -> Decryptio
         .into_iter()
         .map(|ed| decrypt_data(&ctx, ed))
         .collect();
+    let mut results = results;
     let (decrypted, splice_error) = match splice(doc, &results) {
         Ok(d) => (d, None),
-        Err(e) => (None, Some(e)),
+        // One plaintext that fits its fragment parse but not the whole document (nesting
+        // depth added by its context, …) must not take every other plaintext's view with
+        // it: splice them one by one, keep those that fit, fail the others.
+        Err(e) => match splice_what_fits(doc, &mut results) {
+            Some(d) => (Some(d), None),
+            None => (None, Some(e)),
+        },
     };
     Decryption {
         results,
@@ -344,16 +351,60 @@ fn decrypt_data(ctx: &Ctx<'_>, ed: NodeId) -> EncryptedDataResult {
             .get(ed)
             .and_then(|n| n.parent)
             .unwrap_or(Document::DOCUMENT);
-        if let Err(e) =
-            Document::parse_fragment_in_context(plaintext, &doc.in_scope_namespaces(parent))
-        {
-            result.outcome = fail(format!(
-                "{what} ({algorithm}): decrypted {} is not well-formed XML in context (wrong key?): {e}",
-                result.data_type.label()
-            ));
+        match Document::parse_fragment_in_context(plaintext, &doc.in_scope_namespaces(parent)) {
+            Err(e) => {
+                result.outcome = fail(format!(
+                    "{what} ({algorithm}): decrypted {} is not well-formed XML in context (wrong key?): {e}",
+                    result.data_type.label()
+                ));
+            }
+            Ok(fragment) => {
+                if let Some(why) = fragment_problem(&fragment, plaintext, &result.data_type) {
+                    result.outcome = fail(format!(
+                        "{what} ({algorithm}): decrypted {} {why}",
+                        result.data_type.label()
+                    ));
+                }
+            }
         }
     }
     result
+}
+
+/// Why a well-formed decrypted fragment still cannot replace its EncryptedData: an XML
+/// declaration (only allowed at the very start of a document, so the spliced document would
+/// not parse), or for Type Element anything but exactly one element (XML Encryption §3.5:
+/// the plaintext of an Element is the serialized element).
+fn fragment_problem(fragment: &Document, plaintext: &[u8], ty: &EncryptedType) -> Option<String> {
+    let head = plaintext.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(plaintext);
+    if head.starts_with(b"<?xml")
+        && head
+            .get(5)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'?'))
+    {
+        return Some("starts with an XML declaration, which cannot stand inside a document".into());
+    }
+    if *ty != EncryptedType::Element {
+        return None;
+    }
+    let top = fragment.children(Document::DOCUMENT);
+    let mut elements = 0usize;
+    let mut other = false;
+    for &c in &top {
+        match fragment.nodes.get(c).map(|n| &n.kind) {
+            Some(NodeKind::Element(_)) => elements += 1,
+            Some(NodeKind::Text(t)) if t.trim().is_empty() => {}
+            Some(NodeKind::Comment(_) | NodeKind::ProcessingInstruction { .. }) => {}
+            _ => other = true,
+        }
+    }
+    if elements != 1 || other {
+        return Some(format!(
+            "is not one element ({elements} element(s){}); the Type says Element",
+            if other { " and text" } else { "" }
+        ));
+    }
+    None
 }
 
 /// Finds and uses the key for `owner` (an EncryptedData or EncryptedKey) whose KeyInfo is
@@ -602,6 +653,46 @@ fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// At most this many plaintexts are tried one by one when splicing them all at once failed
+/// (each try re-parses the document).
+const MAX_SPLICE_TRIES: usize = 32;
+
+/// Splices the opened plaintexts one at a time, keeping each that leaves the document
+/// parseable; those that do not become failures naming the reason. None when none fits or
+/// there are too many to try.
+fn splice_what_fits(
+    doc: &Document,
+    results: &mut [EncryptedDataResult],
+) -> Option<DecryptedDocument> {
+    let opened: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].is_decrypted())
+        .collect();
+    if opened.is_empty() || opened.len() > MAX_SPLICE_TRIES {
+        return None;
+    }
+    let mut keep: Vec<usize> = Vec::new();
+    for &i in &opened {
+        let trial: Vec<EncryptedDataResult> = keep
+            .iter()
+            .chain(std::iter::once(&i))
+            .map(|&k| results[k].clone())
+            .collect();
+        match splice(doc, &trial) {
+            Ok(_) => keep.push(i),
+            Err(e) => {
+                results[i].outcome = DecryptOutcome::Failed {
+                    reason: format!(
+                        "{}: the decrypted content does not fit in the document: {e}",
+                        describe(doc, results[i].node)
+                    ),
+                }
+            }
+        }
+    }
+    let kept: Vec<EncryptedDataResult> = keep.iter().map(|&k| results[k].clone()).collect();
+    splice(doc, &kept).ok().flatten()
 }
 
 /// Builds the decrypted view (see the module documentation). Ok(None) when nothing was
