@@ -18,8 +18,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// How to analyse.
-#[derive(Debug, Clone, Default)]
+/// How to analyse. Its `Debug` shows how many keys there are, never the key specs (they may
+/// carry passwords) or key bytes.
+#[derive(Clone, Default)]
 pub struct Options {
     /// Key specifications as the CLI takes them: `PATH[:PASSWORD]` or `hex:HEX`.
     pub keys: Vec<String>,
@@ -31,6 +32,18 @@ pub struct Options {
     pub redact_keys: bool,
     /// Leave `MessageDetail`s empty (the CLI has no use for raw bytes and decrypted views).
     pub skip_details: bool,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("keys", &format_args!("[{} key specs]", self.keys.len()))
+            .field("sct_keys", &format_args!("[{} session keys]", self.sct_keys.len()))
+            .field("clock_skew_secs", &self.clock_skew_secs)
+            .field("redact_keys", &self.redact_keys)
+            .field("skip_details", &self.skip_details)
+            .finish()
+    }
 }
 
 /// Progress of a long analysis, for a progress bar.

@@ -201,7 +201,8 @@ fn preview(s: &str) -> String {
     let head: String = s
         .chars()
         .take_while(|&c| c != '=' && c != ':')
-        .take(40)
+        // Short: without its '=' the argument may be nothing but key material.
+        .take(12)
         .collect();
     format!("{head}…")
 }
