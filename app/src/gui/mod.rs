@@ -227,8 +227,6 @@ impl WcfApp {
                     self.walk = None;
                     self.selected = self.timeline.rows.first().map(|r| r.msg);
                 }
-                let l = self.loaded.as_ref();
-                self.table.refresh_opt(l);
                 if self.banner.as_ref().is_some_and(|b| b.error) {
                     self.banner = None;
                 }
@@ -707,14 +705,6 @@ impl WcfApp {
             }
         });
         cmds
-    }
-}
-
-impl messages::TableModel {
-    fn refresh_opt(&mut self, l: Option<&Loaded>) {
-        if let Some(l) = l {
-            self.refresh(l);
-        }
     }
 }
 
