@@ -5,13 +5,10 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use wcfscope_core::analyzer::{AnalyzeError, Options};
+use wcfscope_core::keys::parse_sct_key_arg;
 use wcfscope_core::report::{JsonReportWriter, TextReportWriter};
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use super::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -40,7 +37,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut sct_keys = Vec::new();
     for spec in &args.sct_keys {
-        sct_keys.push(parse_sct_key(spec)?);
+        let (id, key) = parse_sct_key_arg(spec)?;
+        sct_keys.push((id, key.to_vec()));
     }
     let options = Options {
         keys: args.keys.clone(),
@@ -116,21 +114,4 @@ impl Writer {
             Writer::Text(w) => w.end(summary).map(drop),
         }
     }
-}
-
-/// `ID=HEX` → (ID, key bytes). The ID itself may contain '=' only before the last one.
-fn parse_sct_key(spec: &str) -> anyhow::Result<(String, Vec<u8>)> {
-    let (id, hex) = spec
-        .rsplit_once('=')
-        .with_context(|| format!("--sct-key {spec:?}: expected ID=HEX"))?;
-    let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-    if hex.len() % 2 != 0 || hex.is_empty() {
-        anyhow::bail!("--sct-key {id}: the key must be an even number of hex digits");
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .with_context(|| format!("--sct-key {id}: not hex"))?;
-    Ok((id.trim().to_string(), bytes))
 }

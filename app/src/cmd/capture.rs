@@ -4,11 +4,7 @@
 
 use std::path::PathBuf;
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use super::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -7,3 +7,10 @@ pub mod capture;
 pub mod decrypt;
 pub mod gui;
 pub mod verify;
+
+/// Output format of `analyze` and `capture`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}

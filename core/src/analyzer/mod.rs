@@ -126,7 +126,7 @@ pub fn run(
                 for s in analyzer.take_settled() {
                     on_message(s);
                 }
-                if packets % PROGRESS_EVERY == 0 {
+                if packets.is_multiple_of(PROGRESS_EVERY) {
                     if cancel.load(Ordering::Relaxed) {
                         return Err(AnalyzeError::Cancelled);
                     }

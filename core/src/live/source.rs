@@ -192,8 +192,10 @@ impl LiveCapture {
                     match cap.next_packet() {
                         Ok(p) => {
                             number += 1;
+                            // time_t and suseconds_t differ in width across platforms.
+                            #[allow(clippy::useless_conversion)]
                             let ts = Timestamp::from_secs_nanos(
-                                p.header.ts.tv_sec as i64,
+                                i64::from(p.header.ts.tv_sec),
                                 (p.header.ts.tv_usec as u32).saturating_mul(1000),
                             );
                             let packet = Packet {

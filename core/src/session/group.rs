@@ -87,18 +87,3 @@ pub fn session_of(
             .flatten()
     })
 }
-
-/// Batch form: sets each message's `session` and builds the session list.
-pub fn group_sessions(messages: &mut [MessageInfo], clues: &[SessionClues]) -> Vec<SessionInfo> {
-    let empty = SessionClues::default();
-    for i in 0..messages.len() {
-        let clue = clues.get(i).unwrap_or(&empty);
-        let paired = messages[i].paired_with.and_then(|p| clues.get(p));
-        messages[i].session = session_of(clue, messages[i].kind, paired);
-    }
-    let mut registry = SessionRegistry::default();
-    for (i, m) in messages.iter().enumerate() {
-        registry.add(m, clues.get(i).unwrap_or(&empty));
-    }
-    registry.into_sessions()
-}

@@ -9,5 +9,5 @@ pub mod registry;
 pub mod resolver;
 pub mod security;
 
-pub use group::{group_sessions, session_of, SessionClues, SessionRegistry};
+pub use group::{session_of, SessionClues, SessionRegistry};
 pub use security::{MessageContext, SecurityStage};
