@@ -254,3 +254,37 @@ fn a_hundred_thousand_messages_stay_drawable() {
     assert_eq!(h.state().selected, Some(99_999));
     shows(&h, "#99999");
 }
+
+/// A file "dropped" on the window, as the windowing integration would deliver it.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Err("not read by wcfscope (it opens the path)".into())
+    }
+}
+
+#[test]
+fn drag_and_drop_of_a_capture_and_a_key() {
+    let calls = Calls::default();
+    let mut h = harness(app(calls.clone()));
+    h.input_mut().dropped_files = vec![std::sync::Arc::new(Dropped(
+        PathBuf::from("captures").join(SAMPLE),
+    ))];
+    h.step();
+    settle(&mut h);
+    assert_eq!(h.state().loaded.as_ref().unwrap().len(), 18);
+    h.input_mut().dropped_files = vec![std::sync::Arc::new(Dropped(PathBuf::from(
+        "/k/service.p12",
+    )))];
+    h.run_steps(4);
+    h.get_by_label("Password");
+    h.get_by_label("Cancel").click();
+    h.run_steps(4);
+    assert!(h.state().pending_key.is_none());
+    assert!(h.state().keys.files.is_empty());
+}

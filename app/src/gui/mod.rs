@@ -252,7 +252,8 @@ impl WcfApp {
         }
     }
 
-    /// The non-drawing half of a frame: finished loads, dialog results, dropped files.
+    /// The non-drawing half of a frame: finished loads and file-dialog results (eframe
+    /// calls it even while the window is hidden).
     pub fn logic(&mut self, ctx: &egui::Context) {
         if let Some(job) = &mut self.job {
             if let Some(result) = job.poll() {
@@ -280,29 +281,6 @@ impl WcfApp {
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => self.dialog_rx = None,
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
             }
-        }
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .collect()
-        });
-        if !dropped.is_empty() {
-            self.apply(Command::Files(dropped));
-        }
-        // Keyboard shortcuts.
-        let (open, key) = ctx.input_mut(|i| {
-            (
-                i.consume_key(egui::Modifiers::COMMAND, egui::Key::O),
-                i.consume_key(egui::Modifiers::COMMAND, egui::Key::K),
-            )
-        });
-        if open {
-            self.apply(Command::OpenDialog);
-        }
-        if key {
-            self.apply(Command::AddKeyDialog);
         }
     }
 
@@ -457,9 +435,38 @@ impl WcfApp {
         }
     }
 
+    /// This frame's input: dropped files and keyboard shortcuts (read in the ui pass, where
+    /// the input belongs to exactly one frame).
+    fn input(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.apply(Command::Files(dropped));
+        }
+        // Keyboard shortcuts.
+        let (open, key) = ctx.input_mut(|i| {
+            (
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::O),
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::K),
+            )
+        });
+        if open {
+            self.apply(Command::OpenDialog);
+        }
+        if key {
+            self.apply(Command::AddKeyDialog);
+        }
+    }
+
     /// Draws the whole window; commands are applied at the end.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.input(&ctx);
         theme::apply(&ctx, self.persisted.dark);
         let dark = self.persisted.dark;
         let mut cmds: Vec<Command> = Vec::new();
