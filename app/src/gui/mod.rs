@@ -788,3 +788,33 @@ pub fn run(file: Option<PathBuf>, keys: Vec<String>) -> anyhow::Result<u8> {
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(0)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_files_are_deduplicated_capped_and_round_trip() {
+        let mut p = Persisted::default();
+        for i in 0..15 {
+            p.remember(Path::new(&format!("c{i}.pcapng")));
+        }
+        p.remember(Path::new("c10.pcapng"));
+        assert_eq!(p.recent.len(), MAX_RECENT);
+        assert_eq!(p.recent[0], PathBuf::from("c10.pcapng"));
+        assert_eq!(
+            p.recent
+                .iter()
+                .filter(|r| r.ends_with("c10.pcapng"))
+                .count(),
+            1
+        );
+        let json = serde_json::to_string(&p).unwrap();
+        let back: Persisted = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+        // Older or partial settings still load.
+        let partial: Persisted = serde_json::from_str("{\"dark\":false}").unwrap();
+        assert!(partial.recent.is_empty() && !partial.dark);
+    }
+}
