@@ -230,3 +230,61 @@ fn theme_switch() {
     h.run_steps(4);
     assert!(!h.state().persisted.dark);
 }
+
+#[test]
+fn a_hundred_thousand_messages_stay_drawable() {
+    // Only the rows in view are laid out: drawing, scrolling to the end and stepping with
+    // the keyboard all work on 100 000 messages (no timing is asserted).
+    let big = std::sync::Arc::new(wcfscope::gui::sample::large(100_000));
+    let analyzer: wcfscope::gui::loader::AnalyzeFn = std::sync::Arc::new(
+        move |_: &[PathBuf],
+              _: &wcfscope_core::analyzer::Options,
+              _: &mut dyn FnMut(wcfscope_core::analyzer::Progress),
+              _: &std::sync::atomic::AtomicBool| Ok((*big).clone()),
+    );
+    let mut h = harness(wcfscope::gui::WcfApp::new(Default::default(), analyzer));
+    h.state_mut()
+        .apply(Command::Open(vec![PathBuf::from("big.pcapng")]));
+    settle(&mut h);
+    assert_eq!(h.state().timeline.rows.len(), 100_000);
+    h.state_mut().apply(Command::Select(99_998));
+    h.run_steps(3);
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    assert_eq!(h.state().selected, Some(99_999));
+    shows(&h, "#99999");
+}
+
+/// A file "dropped" on the window, as the windowing integration would deliver it.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Err("not read by wcfscope (it opens the path)".into())
+    }
+}
+
+#[test]
+fn drag_and_drop_of_a_capture_and_a_key() {
+    let calls = Calls::default();
+    let mut h = harness(app(calls.clone()));
+    h.input_mut().dropped_files = vec![std::sync::Arc::new(Dropped(
+        PathBuf::from("captures").join(SAMPLE),
+    ))];
+    h.step();
+    settle(&mut h);
+    assert_eq!(h.state().loaded.as_ref().unwrap().len(), 18);
+    h.input_mut().dropped_files = vec![std::sync::Arc::new(Dropped(PathBuf::from(
+        "/k/service.p12",
+    )))];
+    h.run_steps(4);
+    h.get_by_label("Password");
+    h.get_by_label("Cancel").click();
+    h.run_steps(4);
+    assert!(h.state().pending_key.is_none());
+    assert!(h.state().keys.files.is_empty());
+}

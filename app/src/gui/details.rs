@@ -539,12 +539,9 @@ fn xml_tab(ui: &mut egui::Ui, st: &mut DetailsState, msg: usize, d: &MessageDeta
         ));
     }
     // A jump unfolds everything so the target is visible.
-    if let Some(target) = st.jump_to {
-        if !st.xml.folded.is_empty() {
-            st.xml.folded.clear();
-            st.xml.visible = (0..st.xml.lines.len()).collect();
-        }
-        let _ = target;
+    if st.jump_to.is_some() && !st.xml.folded.is_empty() {
+        st.xml.folded.clear();
+        st.xml.visible = (0..st.xml.lines.len()).collect();
     }
     let row_h = ui.text_style_height(&egui::TextStyle::Monospace) + 1.0;
     let mut area = egui::ScrollArea::both()
@@ -683,6 +680,7 @@ pub fn session_label(i: usize, id: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::gui::sample;

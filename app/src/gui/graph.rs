@@ -2,7 +2,7 @@
 //! stage put in `SecurityStep::derives` (certificate, EncryptedKey, entropies, SCT, DKTs),
 //! columns are the distance from a root, arrows go left to right.
 
-use egui::{pos2, vec2, Align2, FontId, Rect, Sense, Stroke};
+use egui::{vec2, Align2, FontId, Rect, Sense, Stroke};
 use wcfscope_core::model::SecurityStep;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -121,10 +121,10 @@ pub fn show(ui: &mut egui::Ui, g: &DeriveGraph) {
             ui.visuals().strong_text_color(),
         );
     }
-    let _ = pos2(0.0, 0.0);
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::gui::sample;

@@ -106,7 +106,7 @@ pub fn parse_sct_input(s: &str) -> Result<SctKey, String> {
             .filter(|c| !c.is_whitespace() && *c != ':')
             .collect(),
     );
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || digits.len() & 1 == 1 {
         return Err(format!(
             "the key must be an even number of hex digits (got {})",
             digits.len()
@@ -323,6 +323,7 @@ pub fn password_dialog(ctx: &egui::Context, p: &mut PendingKey) -> Option<Comman
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -158,6 +158,7 @@ pub fn endpoints_of(m: &MessageInfo, streams: &[StreamInfo]) -> (String, String)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -25,6 +25,7 @@ pub fn find_demo(cwd: Option<&Path>, exe: Option<&Path>) -> Option<(PathBuf, Pat
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

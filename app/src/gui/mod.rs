@@ -227,8 +227,6 @@ impl WcfApp {
                     self.walk = None;
                     self.selected = self.timeline.rows.first().map(|r| r.msg);
                 }
-                let l = self.loaded.as_ref();
-                self.table.refresh_opt(l);
                 if self.banner.as_ref().is_some_and(|b| b.error) {
                     self.banner = None;
                 }
@@ -254,7 +252,8 @@ impl WcfApp {
         }
     }
 
-    /// The non-drawing half of a frame: finished loads, dialog results, dropped files.
+    /// The non-drawing half of a frame: finished loads and file-dialog results (eframe
+    /// calls it even while the window is hidden).
     pub fn logic(&mut self, ctx: &egui::Context) {
         if let Some(job) = &mut self.job {
             if let Some(result) = job.poll() {
@@ -282,29 +281,6 @@ impl WcfApp {
                 Err(std::sync::mpsc::TryRecvError::Disconnected) => self.dialog_rx = None,
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
             }
-        }
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .collect()
-        });
-        if !dropped.is_empty() {
-            self.apply(Command::Files(dropped));
-        }
-        // Keyboard shortcuts.
-        let (open, key) = ctx.input_mut(|i| {
-            (
-                i.consume_key(egui::Modifiers::COMMAND, egui::Key::O),
-                i.consume_key(egui::Modifiers::COMMAND, egui::Key::K),
-            )
-        });
-        if open {
-            self.apply(Command::OpenDialog);
-        }
-        if key {
-            self.apply(Command::AddKeyDialog);
         }
     }
 
@@ -459,9 +435,38 @@ impl WcfApp {
         }
     }
 
+    /// This frame's input: dropped files and keyboard shortcuts (read in the ui pass, where
+    /// the input belongs to exactly one frame).
+    fn input(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.apply(Command::Files(dropped));
+        }
+        // Keyboard shortcuts.
+        let (open, key) = ctx.input_mut(|i| {
+            (
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::O),
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::K),
+            )
+        });
+        if open {
+            self.apply(Command::OpenDialog);
+        }
+        if key {
+            self.apply(Command::AddKeyDialog);
+        }
+    }
+
     /// Draws the whole window; commands are applied at the end.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.input(&ctx);
         theme::apply(&ctx, self.persisted.dark);
         let dark = self.persisted.dark;
         let mut cmds: Vec<Command> = Vec::new();
@@ -710,14 +715,6 @@ impl WcfApp {
     }
 }
 
-impl messages::TableModel {
-    fn refresh_opt(&mut self, l: Option<&Loaded>) {
-        if let Some(l) = l {
-            self.refresh(l);
-        }
-    }
-}
-
 /// eframe glue: `logic` drains the worker, `ui` draws, `save` persists the recent files.
 pub struct EframeApp(pub WcfApp);
 
@@ -790,4 +787,34 @@ pub fn run(file: Option<PathBuf>, keys: Vec<String>) -> anyhow::Result<u8> {
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))?;
     Ok(0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_files_are_deduplicated_capped_and_round_trip() {
+        let mut p = Persisted::default();
+        for i in 0..15 {
+            p.remember(Path::new(&format!("c{i}.pcapng")));
+        }
+        p.remember(Path::new("c10.pcapng"));
+        assert_eq!(p.recent.len(), MAX_RECENT);
+        assert_eq!(p.recent[0], PathBuf::from("c10.pcapng"));
+        assert_eq!(
+            p.recent
+                .iter()
+                .filter(|r| r.ends_with("c10.pcapng"))
+                .count(),
+            1
+        );
+        let json = serde_json::to_string(&p).unwrap();
+        let back: Persisted = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+        // Older or partial settings still load.
+        let partial: Persisted = serde_json::from_str("{\"dark\":false}").unwrap();
+        assert!(partial.recent.is_empty() && !partial.dark);
+    }
 }

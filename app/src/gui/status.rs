@@ -115,6 +115,7 @@ pub fn banner(ui: &mut egui::Ui, b: &Banner, dark: bool) -> Vec<Command> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::gui::sample;

@@ -69,6 +69,7 @@ pub fn apply(ctx: &egui::Context, dark: bool) {
 pub const SYMBOLS: &str = "·é—•…ℹ↔−⏶⏷⏵▶◀☀⚠✔✖×➕➡⬅🌙🔑";
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -9,7 +9,7 @@ use super::facts::{fmt_abs, fmt_rel, Loaded};
 use super::labels::{endpoints_of, Phase, Verdict};
 use super::theme;
 use super::Command;
-use egui::{pos2, vec2, Align2, Color32, FontId, Key, Rect, Sense, Stroke};
+use egui::{pos2, vec2, Align2, FontId, Key, Rect, Sense, Stroke};
 use wcfscope_core::model::MessageDirection;
 
 /// An endpoint column.
@@ -393,10 +393,6 @@ pub fn show(ui: &mut egui::Ui, st: &mut TimelineState, c: &TimelineCtx<'_>) -> V
                 small.clone(),
                 weak,
             );
-            // Phase word where a span starts.
-            for sp in c.model.spans.iter().filter(|s| s.first == r) {
-                let _ = sp;
-            }
 
             let color = theme::verdict_color(f.verdict, c.dark);
             let (x0, x1) = (lane_x(row.from), lane_x(row.to));
@@ -518,10 +514,10 @@ fn toolbar(ui: &mut egui::Ui, st: &mut TimelineState, dark: bool) {
             ui.label(egui::RichText::new(p.word()).small());
         }
     });
-    let _ = Color32::TRANSPARENT;
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::gui::sample;

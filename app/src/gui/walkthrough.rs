@@ -235,6 +235,7 @@ pub fn show(ui: &mut egui::Ui, w: &Walkthrough, l: &Loaded, dark: bool) -> Vec<C
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::gui::sample;

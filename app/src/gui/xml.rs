@@ -296,6 +296,7 @@ pub fn highlight(line: &str) -> Vec<(Range<usize>, Tok)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
