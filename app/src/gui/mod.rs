@@ -388,11 +388,38 @@ impl WcfApp {
         }
     }
 
-    /// New keys: analyse the same files again (the capture stays on screen meanwhile).
+    /// New keys: run the security stage again over the messages already read, without
+    /// re-reading the capture (the capture stays on screen meanwhile). An analysis without
+    /// the messages' raw bytes is analysed from its files again.
     fn rerun(&mut self) {
-        if !self.files.is_empty() {
-            let files = self.files.clone();
-            self.start_job(files, true);
+        if self.files.is_empty() {
+            return;
+        }
+        let has_raw = self.loaded.as_ref().is_some_and(|l| {
+            let a = &l.analysis;
+            a.details.len() == a.report.messages.len()
+                && a.details.iter().all(|d| !d.raw.is_empty())
+                && !a.details.is_empty()
+        });
+        let files = self.files.clone();
+        match self.loaded.as_ref().filter(|_| has_raw) {
+            Some(loaded) => {
+                if let Some(j) = &self.job {
+                    j.cancel();
+                }
+                let previous = std::sync::Arc::new(loaded.analysis.clone());
+                let security_only: AnalyzeFn = std::sync::Arc::new(move |_, options, _, _| {
+                    Ok(wcfscope_core::analyzer::rerun_security(&previous, options))
+                });
+                self.job = Some(Job::start(
+                    files,
+                    self.keys.options(),
+                    security_only,
+                    true,
+                    self.repaint.clone(),
+                ));
+            }
+            None => self.start_job(files, true),
         }
     }
 

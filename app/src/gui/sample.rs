@@ -206,7 +206,7 @@ pub fn analysis() -> Analysis {
             Diagnostic::error("signature #_0 failed: digest mismatch on s:Body").for_msg(10),
         ],
     };
-    Analysis { report, details }
+    Analysis { security_diagnostics_from: report.diagnostics.len(), report, details }
 }
 
 /// `n` messages cycling through the sample's shapes, for virtualisation tests.
@@ -235,7 +235,7 @@ pub fn large(n: usize) -> Analysis {
             s.messages.push(m.index);
         }
     }
-    Analysis { report, details }
+    Analysis { security_diagnostics_from: report.diagnostics.len(), report, details }
 }
 
 fn leak(s: String) -> &'static str {
