@@ -7,14 +7,13 @@
 //! limits against hostile input. Start tags are re-scanned here (not through quick-xml's
 //! attribute iterator) so every attribute gets an exact byte span.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
 use super::decode::{check_declared, decode, InputEncoding};
 use super::error::{XmlError, XmlErrorKind};
-use super::scope::Bindings;
 use super::tree::{
     Attribute, Document, Element, Node, NodeId, NodeKind, NsDecl, QName, XMLNS_NS, XML_NS,
 };
@@ -49,7 +48,8 @@ impl Document {
     /// Parses a whole document with explicit limits.
     pub fn parse_with_limits(bytes: &[u8], limits: &ParseLimits) -> Result<Document, XmlError> {
         let (text, enc) = decode(bytes)?;
-        Builder::new(&text, enc, limits, None).run()
+        let built = Builder::new(&text, enc, limits, None).run()?;
+        Ok(built.into_document(text))
     }
 
     /// Parses XML content (any number of top-level elements, text, comments, PIs) in the
@@ -62,15 +62,88 @@ impl Document {
         in_scope: &[NsDecl],
     ) -> Result<Document, XmlError> {
         let (text, enc) = decode(bytes)?;
-        Builder::new(&text, enc, &ParseLimits::default(), Some(in_scope)).run()
+        let built = Builder::new(&text, enc, &ParseLimits::default(), Some(in_scope)).run()?;
+        Ok(built.into_document(text))
+    }
+}
+
+/// What [`Builder::run`] produces; the decoded text becomes [`Document::source`] without
+/// a copy.
+struct Built {
+    nodes: Vec<Node>,
+    context: Vec<NsDecl>,
+    is_fragment: bool,
+}
+
+impl Built {
+    fn into_document(self, text: String) -> Document {
+        Document {
+            nodes: self.nodes,
+            source: text.into_bytes(),
+            context: self.context,
+            is_fragment: self.is_fragment,
+        }
+    }
+}
+
+/// Namespace bindings while parsing: prefix → stack of URIs, with an undo log so leaving an
+/// element restores the outer bindings. Lookups by `&str` allocate nothing (they run for
+/// every element and prefixed attribute) and are O(1) however many declarations hostile
+/// input piles up.
+#[derive(Default)]
+struct Scopes {
+    prefixed: HashMap<String, Vec<String>>,
+    default: Vec<String>,
+    log: Vec<Option<String>>,
+}
+
+impl Scopes {
+    fn push(&mut self, prefix: Option<String>, uri: String) {
+        match &prefix {
+            Some(p) => match self.prefixed.get_mut(p.as_str()) {
+                Some(stack) => stack.push(uri),
+                None => {
+                    self.prefixed.insert(p.clone(), vec![uri]);
+                }
+            },
+            None => self.default.push(uri),
+        }
+        self.log.push(prefix);
+    }
+
+    fn mark(&self) -> usize {
+        self.log.len()
+    }
+
+    fn truncate(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            match self.log.pop() {
+                Some(Some(p)) => {
+                    if let Some(stack) = self.prefixed.get_mut(p.as_str()) {
+                        stack.pop();
+                    }
+                }
+                Some(None) => {
+                    self.default.pop();
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn get(&self, prefix: Option<&str>) -> Option<&str> {
+        match prefix {
+            Some(p) => self.prefixed.get(p)?.last().map(String::as_str),
+            None => self.default.last().map(String::as_str),
+        }
     }
 }
 
 /// An element whose end tag has not been seen yet.
-struct Open {
+struct Open<'s> {
     id: NodeId,
     /// The qualified name exactly as written, to match the end tag.
-    raw_name: String,
+    raw_name: &'s str,
     /// Length of `Builder::scopes` before this element's declarations.
     scope_mark: usize,
 }
@@ -97,10 +170,10 @@ struct Builder<'s> {
     limits: &'s ParseLimits,
     fragment: bool,
     nodes: Vec<Node>,
-    stack: Vec<Open>,
+    stack: Vec<Open<'s>>,
     /// Namespace bindings, outermost first; `None` prefix is the default namespace and an
     /// empty URI means "no namespace".
-    scopes: Bindings,
+    scopes: Scopes,
     context: Vec<NsDecl>,
     root_seen: bool,
     pending: Option<PendingText>,
@@ -114,20 +187,25 @@ impl<'s> Builder<'s> {
         context: Option<&[NsDecl]>,
     ) -> Self {
         let context = context.map(<[NsDecl]>::to_vec);
-        let mut scopes = Bindings::default();
+        let mut scopes = Scopes::default();
         for d in context.iter().flatten() {
             scopes.push(d.prefix.clone(), d.uri.clone());
         }
+        // Every node but the document starts at a '<' or follows an end tag's '>', so the
+        // number of '<' bounds the count closely enough to size the arena once.
+        let estimate = src.bytes().filter(|&b| b == b'<').count().saturating_add(2);
+        let mut nodes = Vec::with_capacity(estimate.min(limits.max_nodes.saturating_add(1)));
+        nodes.push(Node {
+            kind: NodeKind::Document,
+            parent: None,
+            span: 0..src.len(),
+        });
         Builder {
             src,
             encoding,
             limits,
             fragment: context.is_some(),
-            nodes: vec![Node {
-                kind: NodeKind::Document,
-                parent: None,
-                span: 0..src.len(),
-            }],
+            nodes,
             stack: Vec::new(),
             scopes,
             context: context.unwrap_or_default(),
@@ -140,7 +218,7 @@ impl<'s> Builder<'s> {
         XmlError::at(self.src.as_bytes(), offset, kind)
     }
 
-    fn run(mut self) -> Result<Document, XmlError> {
+    fn run(mut self) -> Result<Built, XmlError> {
         check_chars(self.src)?;
         let mut reader = Reader::from_str(self.src);
         {
@@ -164,13 +242,17 @@ impl<'s> Builder<'s> {
             match event {
                 Event::Text(_) => {
                     let raw = slice(self.src, start, end);
-                    if let Some(at) = raw.find("]]>") {
+                    if let Some(at) = memchr::memmem::find(raw.as_bytes(), b"]]>") {
                         return Err(self.err(
                             start + at,
                             XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
                         ));
                     }
-                    self.push_text(&normalize_eol(raw), start, end);
+                    if memchr::memchr(b'\r', raw.as_bytes()).is_some() {
+                        self.push_text(&normalize_eol(raw), start, end);
+                    } else {
+                        self.push_text(raw, start, end);
+                    }
                 }
                 Event::GeneralRef(r) => {
                     let name = r.into_inner();
@@ -228,14 +310,13 @@ impl<'s> Builder<'s> {
         }
         if let Some(open) = self.stack.last() {
             let at = self.nodes[open.id].span.start;
-            return Err(self.err(at, XmlErrorKind::UnclosedElement(open.raw_name.clone())));
+            return Err(self.err(at, XmlErrorKind::UnclosedElement(open.raw_name.to_owned())));
         }
         if !self.fragment && !self.root_seen {
             return Err(self.err(self.src.len(), XmlErrorKind::NoRoot));
         }
-        Ok(Document {
+        Ok(Built {
             nodes: self.nodes,
-            source: self.src.as_bytes().to_vec(),
             context: self.context,
             is_fragment: self.fragment,
         })
@@ -347,11 +428,18 @@ impl<'s> Builder<'s> {
         check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
 
         let scope_mark = self.scopes.mark();
+        // Few attributes (the usual case): compare pairwise, no hashing or allocation.
+        let many = raw_attrs.len() > SMALL_ATTRS;
         let mut seen_raw = HashSet::new();
         let mut ns_decls = Vec::new();
         let mut plain = Vec::new();
-        for a in &raw_attrs {
-            if !seen_raw.insert(a.name) {
+        for (i, a) in raw_attrs.iter().enumerate() {
+            let duplicate = if many {
+                !seen_raw.insert(a.name)
+            } else {
+                raw_attrs[..i].iter().any(|b| b.name == a.name)
+            };
+            if duplicate {
                 return Err(self.err(
                     a.span.start,
                     XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
@@ -385,7 +473,14 @@ impl<'s> Builder<'s> {
             let qn = self
                 .resolve(a.name, false)
                 .map_err(|k| self.err(a.span.start, k))?;
-            if !seen_expanded.insert((qn.ns.clone(), qn.local.clone())) {
+            let duplicate = if many {
+                !seen_expanded.insert((qn.ns.clone(), qn.local.clone()))
+            } else {
+                attributes
+                    .iter()
+                    .any(|b: &Attribute| b.name.local == qn.local && b.name.ns == qn.ns)
+            };
+            if duplicate {
                 return Err(self.err(
                     a.span.start,
                     XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
@@ -413,7 +508,7 @@ impl<'s> Builder<'s> {
         } else {
             self.stack.push(Open {
                 id,
-                raw_name: raw_name.to_owned(),
+                raw_name,
                 scope_mark,
             });
         }
@@ -430,7 +525,7 @@ impl<'s> Builder<'s> {
             return Err(self.err(
                 start,
                 XmlErrorKind::MismatchedTag {
-                    expected: open.raw_name,
+                    expected: open.raw_name.to_owned(),
                     found: found.to_owned(),
                 },
             ));
@@ -448,8 +543,8 @@ impl<'s> Builder<'s> {
     /// Resolves a qualified name in the current scope. Unprefixed attributes are in no
     /// namespace; unprefixed elements take the default namespace.
     fn resolve(&self, raw: &str, is_element: bool) -> Result<QName, XmlErrorKind> {
-        let (prefix, local) = match raw.split_once(':') {
-            Some((p, l)) => (Some(p), l),
+        let (prefix, local) = match memchr::memchr(b':', raw.as_bytes()) {
+            Some(i) => (raw.get(..i), raw.get(i + 1..).unwrap_or("")),
             None => (None, raw),
         };
         let ns = match prefix {
@@ -481,6 +576,9 @@ impl<'s> Builder<'s> {
     }
 }
 
+/// Up to this many attributes on an element, duplicates are found by pairwise comparison.
+const SMALL_ATTRS: usize = 12;
+
 fn pos(p: u64) -> usize {
     usize::try_from(p).unwrap_or(usize::MAX)
 }
@@ -501,14 +599,32 @@ fn is_xml_char(c: char) -> bool {
 }
 
 fn check_chars(src: &str) -> Result<(), XmlError> {
-    match src.char_indices().find(|&(_, c)| !is_xml_char(c)) {
-        Some((i, c)) => Err(XmlError::at(
-            src.as_bytes(),
-            i,
-            XmlErrorKind::IllegalChar(c as u32),
-        )),
-        None => Ok(()),
+    // In valid UTF-8 only two byte patterns start a non-Char: a C0 control byte other than
+    // tab/LF/CR, or 0xEF 0xBF 0xBE/0xBF (U+FFFE / U+FFFF; 0xEF is always a lead byte). Blocks
+    // holding no suspect byte are skipped in bulk (the fold has no early exit, so it
+    // vectorises); suspect blocks are checked byte by byte.
+    const BLOCK: usize = 64;
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0xEF);
+    let bytes = src.as_bytes();
+    for (k, block) in bytes.chunks(BLOCK).enumerate() {
+        if !block.iter().fold(false, |acc, &b| acc | suspect(b)) {
+            continue;
+        }
+        for (j, &b) in block.iter().enumerate() {
+            let at = k * BLOCK + j;
+            let illegal = if b == 0xEF {
+                matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF]))
+            } else {
+                suspect(b)
+            };
+            if illegal {
+                let c = src.get(at..).and_then(|r| r.chars().next()).unwrap_or('\0');
+                debug_assert!(!is_xml_char(c));
+                return Err(XmlError::at(bytes, at, XmlErrorKind::IllegalChar(c as u32)));
+            }
+        }
     }
+    Ok(())
 }
 
 /// XML 1.0 §2.11: CRLF and lone CR become LF.
@@ -688,6 +804,17 @@ fn is_name_char(c: char) -> bool {
 }
 
 fn check_name(s: &str) -> Result<(), XmlErrorKind> {
+    // Fast path for the usual all-ASCII name; anything else takes the general check below.
+    let b = s.as_bytes();
+    if let Some((&first, rest)) = b.split_first() {
+        if (first.is_ascii_alphabetic() || first == b'_' || first == b':')
+            && rest
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.'))
+        {
+            return Ok(());
+        }
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if is_name_start(c) && chars.all(is_name_char) => Ok(()),
@@ -698,7 +825,7 @@ fn check_name(s: &str) -> Result<(), XmlErrorKind> {
 /// A name that is also a namespace-well-formed QName: at most one colon, not at either end.
 fn check_qname(s: &str) -> Result<(), XmlErrorKind> {
     check_name(s)?;
-    let colons = s.matches(':').count();
+    let colons = s.bytes().filter(|&b| b == b':').count();
     if colons > 1 || s.starts_with(':') || s.ends_with(':') {
         return Err(XmlErrorKind::InvalidName(s.to_owned()));
     }
