@@ -87,23 +87,47 @@ impl Built {
 }
 
 /// Namespace bindings while parsing: prefix → stack of URIs, with an undo log so leaving an
-/// element restores the outer bindings. Lookups by `&str` allocate nothing (they run for
-/// every element and prefixed attribute) and are O(1) however many declarations hostile
-/// input piles up.
+/// element restores the outer bindings. Lookups run for every element and prefixed
+/// attribute, so they allocate nothing: a real document uses a handful of prefixes, found by
+/// a short linear scan; past [`FEW_PREFIXES`] distinct prefixes (hostile input) a hash index
+/// keeps lookups O(1).
 #[derive(Default)]
 struct Scopes {
-    prefixed: HashMap<String, Vec<String>>,
+    /// Every prefix ever declared, with its stack of URIs (empty when out of scope).
+    prefixed: Vec<(String, Vec<String>)>,
+    /// Position in `prefixed` by prefix; built once there are more than [`FEW_PREFIXES`].
+    index: HashMap<String, usize>,
     default: Vec<String>,
     log: Vec<Option<String>>,
 }
 
+/// Up to this many distinct prefixes, [`Scopes`] finds a prefix by linear scan.
+const FEW_PREFIXES: usize = 8;
+
 impl Scopes {
+    fn slot(&self, prefix: &str) -> Option<usize> {
+        if self.index.is_empty() {
+            self.prefixed.iter().position(|(p, _)| p == prefix)
+        } else {
+            self.index.get(prefix).copied()
+        }
+    }
+
     fn push(&mut self, prefix: Option<String>, uri: String) {
         match &prefix {
-            Some(p) => match self.prefixed.get_mut(p.as_str()) {
-                Some(stack) => stack.push(uri),
+            Some(p) => match self.slot(p) {
+                Some(i) => self.prefixed[i].1.push(uri),
                 None => {
-                    self.prefixed.insert(p.clone(), vec![uri]);
+                    self.prefixed.push((p.clone(), vec![uri]));
+                    if self.prefixed.len() > FEW_PREFIXES {
+                        if self.index.is_empty() {
+                            for (i, (q, _)) in self.prefixed.iter().enumerate() {
+                                self.index.insert(q.clone(), i);
+                            }
+                        } else {
+                            self.index.insert(p.clone(), self.prefixed.len() - 1);
+                        }
+                    }
                 }
             },
             None => self.default.push(uri),
@@ -119,8 +143,8 @@ impl Scopes {
         while self.log.len() > mark {
             match self.log.pop() {
                 Some(Some(p)) => {
-                    if let Some(stack) = self.prefixed.get_mut(p.as_str()) {
-                        stack.pop();
+                    if let Some(i) = self.slot(&p) {
+                        self.prefixed[i].1.pop();
                     }
                 }
                 Some(None) => {
@@ -133,7 +157,7 @@ impl Scopes {
 
     fn get(&self, prefix: Option<&str>) -> Option<&str> {
         match prefix {
-            Some(p) => self.prefixed.get(p)?.last().map(String::as_str),
+            Some(p) => self.prefixed[self.slot(p)?].1.last().map(String::as_str),
             None => self.default.last().map(String::as_str),
         }
     }
@@ -193,7 +217,7 @@ impl<'s> Builder<'s> {
         }
         // Every node but the document starts at a '<' or follows an end tag's '>', so the
         // number of '<' bounds the count closely enough to size the arena once.
-        let estimate = src.bytes().filter(|&b| b == b'<').count().saturating_add(2);
+        let estimate = count_byte(src.as_bytes(), b'<').saturating_add(2);
         let mut nodes = Vec::with_capacity(estimate.min(limits.max_nodes.saturating_add(1)));
         nodes.push(Node {
             kind: NodeKind::Document,
@@ -430,14 +454,14 @@ impl<'s> Builder<'s> {
         let scope_mark = self.scopes.mark();
         // Few attributes (the usual case): compare pairwise, no hashing or allocation.
         let many = raw_attrs.len() > SMALL_ATTRS;
-        let mut seen_raw = HashSet::new();
+        // Hash sets only for many attributes (creating one seeds a hasher, not free).
+        let mut seen_raw = many.then(HashSet::new);
         let mut ns_decls = Vec::new();
         let mut plain = Vec::new();
         for (i, a) in raw_attrs.iter().enumerate() {
-            let duplicate = if many {
-                !seen_raw.insert(a.name)
-            } else {
-                raw_attrs[..i].iter().any(|b| b.name == a.name)
+            let duplicate = match &mut seen_raw {
+                Some(seen) => !seen.insert(a.name),
+                None => raw_attrs[..i].iter().any(|b| b.name == a.name),
             };
             if duplicate {
                 return Err(self.err(
@@ -468,13 +492,13 @@ impl<'s> Builder<'s> {
             .resolve(raw_name, true)
             .map_err(|k| self.err(start + 1, k))?;
         let mut attributes = Vec::with_capacity(plain.len());
-        let mut seen_expanded = HashSet::new();
+        let mut seen_expanded = many.then(HashSet::new);
         for (a, value) in plain {
             let qn = self
                 .resolve(a.name, false)
                 .map_err(|k| self.err(a.span.start, k))?;
-            let duplicate = if many {
-                !seen_expanded.insert((qn.ns.clone(), qn.local.clone()))
+            let duplicate = if let Some(seen) = &mut seen_expanded {
+                !seen.insert((qn.ns.clone(), qn.local.clone()))
             } else {
                 attributes
                     .iter()
@@ -574,6 +598,14 @@ impl<'s> Builder<'s> {
     fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
         self.scopes.get(prefix)
     }
+}
+
+/// How many times `needle` occurs in `hay` (counted in blocks of 255 so the per-block sum
+/// fits a byte and the loop vectorises).
+fn count_byte(hay: &[u8], needle: u8) -> usize {
+    hay.chunks(255)
+        .map(|c| usize::from(c.iter().map(|&b| u8::from(b == needle)).sum::<u8>()))
+        .sum()
 }
 
 /// Up to this many attributes on an element, duplicates are found by pairwise comparison.
