@@ -8,13 +8,17 @@
 //! 3. runs the release binary `wcfscope analyze FILE --format json --out /dev/null` and
 //!    `tshark -r FILE -Y xml` (output to /dev/null), each under `/usr/bin/time` for peak
 //!    RSS, wall time from the bench itself,
-//! 4. prints MB/s for both, the ratio, and peak RSS against the file size.
+//! 4. prints MB/s for both, the ratio, and peak RSS against the file size,
+//! 5. breaks the time down by pipeline stage in process (`stages.rs`), so a slow figure can
+//!    be pinned on a stage.
 //!
 //! Environment: `WCFSCOPE_BENCH_MB` (capture size, default 220), `WCFSCOPE_BENCH_RUNS`
 //! (runs of wcfscope, best one reported, default 3), `WCFSCOPE_BENCH_SKIP_TSHARK=1`
-//! (profiling iterations), `WCFSCOPE_BENCH_FILE` (measure an existing capture instead).
+//! (profiling iterations), `WCFSCOPE_BENCH_SKIP_STAGES=1`, `WCFSCOPE_BENCH_FILE` (measure an
+//! existing capture instead).
 
 mod gen;
+mod stages;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -108,6 +112,10 @@ fn run() -> Result<(), String> {
             t.secs / ours.secs,
             t.cpu_secs / ours.cpu_secs.max(1e-3)
         );
+    }
+    if std::env::var_os("WCFSCOPE_BENCH_SKIP_STAGES").is_none() {
+        println!();
+        stages::breakdown(&file, mb)?;
     }
     Ok(())
 }

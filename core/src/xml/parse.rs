@@ -52,6 +52,26 @@ impl Document {
         Ok(built.into_document(text))
     }
 
+    /// Parses a whole document but builds nodes only for elements at most `depth` levels deep
+    /// (the root is level 1) and the text, comments and PIs directly inside them: an element
+    /// at level `depth` keeps its spans, so its inner XML is [`Document::inner_xml_bytes`],
+    /// but has no child elements. For a SOAP envelope, depth 3 gives Envelope, Header, Body,
+    /// the header blocks with their text, and the body's top element, without materialising
+    /// a large body (no allocation for the skipped part).
+    ///
+    /// The skipped content is still checked: tags balance and match, names, attribute syntax,
+    /// references and `]]>` in text; namespace prefixes and attribute values inside it are
+    /// not (a later [`Document::parse`] of the same bytes reports those). Callers that need
+    /// the subtree (signature references, decryption) parse again with [`Document::parse`].
+    pub fn parse_shallow(bytes: &[u8], depth: usize) -> Result<Document, XmlError> {
+        let (text, enc) = decode(bytes)?;
+        let limits = ParseLimits::default();
+        let mut builder = Builder::new(&text, enc, &limits, None);
+        builder.materialise_depth = depth;
+        let built = builder.run()?;
+        Ok(built.into_document(text))
+    }
+
     /// Parses XML content (any number of top-level elements, text, comments, PIs) in the
     /// namespace context of the element it belongs in: `in_scope` lists the declarations in
     /// scope there, outermost first (later entries win). Used for decrypted XML Encryption
@@ -170,6 +190,10 @@ struct Open<'s> {
     raw_name: &'s str,
     /// Length of `Builder::scopes` before this element's declarations.
     scope_mark: usize,
+    /// Deeper than the materialised depth: no node, `id` is meaningless.
+    skipped: bool,
+    /// Offset of the start tag's `<`.
+    start: usize,
 }
 
 /// Character data being collected across quick-xml's Text / GeneralRef events.
@@ -201,6 +225,8 @@ struct Builder<'s> {
     context: Vec<NsDecl>,
     root_seen: bool,
     pending: Option<PendingText>,
+    /// Elements nested deeper than this are checked but get no nodes.
+    materialise_depth: usize,
 }
 
 impl<'s> Builder<'s> {
@@ -235,6 +261,7 @@ impl<'s> Builder<'s> {
             context: context.unwrap_or_default(),
             root_seen: false,
             pending: None,
+            materialise_depth: usize::MAX,
         }
     }
 
@@ -263,6 +290,7 @@ impl<'s> Builder<'s> {
                 }
             };
             let end = pos(reader.buffer_position()).min(self.src.len());
+            let skipping = self.stack.last().is_some_and(|o| o.skipped);
             match event {
                 Event::Text(_) => {
                     let raw = slice(self.src, start, end);
@@ -271,6 +299,9 @@ impl<'s> Builder<'s> {
                             start + at,
                             XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
                         ));
+                    }
+                    if skipping {
+                        continue;
                     }
                     if memchr::memchr(b'\r', raw.as_bytes()).is_some() {
                         self.push_text(&normalize_eol(raw), start, end);
@@ -281,7 +312,9 @@ impl<'s> Builder<'s> {
                 Event::GeneralRef(r) => {
                     let name = r.into_inner();
                     let c = resolve_ref(&name).map_err(|k| self.err(start, k))?;
-                    self.push_text(c.encode_utf8(&mut [0u8; 4]), start, end);
+                    if !skipping {
+                        self.push_text(c.encode_utf8(&mut [0u8; 4]), start, end);
+                    }
                 }
                 other => {
                     self.flush_text()?;
@@ -289,6 +322,7 @@ impl<'s> Builder<'s> {
                         Event::Start(_) => self.start_element(start, end, false)?,
                         Event::Empty(_) => self.start_element(start, end, true)?,
                         Event::End(_) => self.end_element(start, end)?,
+                        Event::CData(_) | Event::Comment(_) | Event::PI(_) if skipping => {}
                         Event::CData(_) => {
                             if self.stack.is_empty() && !self.fragment {
                                 return Err(self.err(start, XmlErrorKind::ContentOutsideRoot));
@@ -333,7 +367,7 @@ impl<'s> Builder<'s> {
             }
         }
         if let Some(open) = self.stack.last() {
-            let at = self.nodes[open.id].span.start;
+            let at = open.start;
             return Err(self.err(at, XmlErrorKind::UnclosedElement(open.raw_name.to_owned())));
         }
         if !self.fragment && !self.root_seen {
@@ -436,6 +470,9 @@ impl<'s> Builder<'s> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.err(start, XmlErrorKind::TooDeep(self.limits.max_depth)));
         }
+        if self.stack.len() >= self.materialise_depth {
+            return self.skip_element(start, end, empty);
+        }
         let body_end = if empty {
             end.saturating_sub(2)
         } else {
@@ -534,6 +571,39 @@ impl<'s> Builder<'s> {
                 id,
                 raw_name,
                 scope_mark,
+                skipped: false,
+                start,
+            });
+        }
+        Ok(())
+    }
+
+    /// A start tag below the materialised depth: checked, matched later, never a node.
+    fn skip_element(&mut self, start: usize, end: usize, empty: bool) -> Result<(), XmlError> {
+        let body_end = if empty {
+            end.saturating_sub(2)
+        } else {
+            end.saturating_sub(1)
+        };
+        let (raw_name, raw_attrs) =
+            scan_tag(self.src, start + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+        if raw_attrs.len() > self.limits.max_attributes {
+            return Err(self.err(
+                start,
+                XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
+            ));
+        }
+        check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
+        for a in &raw_attrs {
+            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
+        }
+        if !empty {
+            self.stack.push(Open {
+                id: 0,
+                raw_name,
+                scope_mark: self.scopes.mark(),
+                skipped: true,
+                start,
             });
         }
         Ok(())
@@ -553,6 +623,9 @@ impl<'s> Builder<'s> {
                     found: found.to_owned(),
                 },
             ));
+        }
+        if open.skipped {
+            return Ok(());
         }
         self.scopes.truncate(open.scope_mark);
         let node = &mut self.nodes[open.id];
@@ -889,6 +962,71 @@ mod tests {
 
     fn err(s: &str) -> XmlError {
         Document::parse(s.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn shallow_parse_keeps_spans_and_checks_the_skipped_part() {
+        let src = r#"<s:E xmlns:s="urn:s"><s:H><a>1</a></s:H><s:B Id="b"><op xmlns="urn:o"><x k='1'>t&amp;<!--c--><y/></x><![CDATA[z]]></op></s:B></s:E>"#;
+        let full = parse(src);
+        let shallow = Document::parse_shallow(src.as_bytes(), 3).unwrap();
+        // Everything to depth 3 is the same node, in the same place, as in the full tree.
+        let names = |d: &Document| -> Vec<(String, std::ops::Range<usize>)> {
+            d.nodes
+                .iter()
+                .filter_map(|n| d_name(n).map(|q| (q, n.span.clone())))
+                .collect()
+        };
+        fn d_name(n: &Node) -> Option<String> {
+            match &n.kind {
+                NodeKind::Element(e) => Some(e.name.qualified()),
+                _ => None,
+            }
+        }
+        assert_eq!(
+            names(&shallow),
+            vec![
+                ("s:E".to_string(), 0..src.len()),
+                ("s:H".to_string(), full.nodes[2].span.clone()),
+                ("a".to_string(), full.nodes[3].span.clone()),
+                ("s:B".to_string(), full.nodes[5].span.clone()),
+                ("op".to_string(), full.nodes[6].span.clone()),
+            ]
+        );
+        let (op, full_op) = (6, 6);
+        assert!(shallow.children_elements(op).is_empty());
+        assert_eq!(shallow.text_content(op), "z"); // the CDATA directly inside
+        assert_eq!(shallow.inner_xml_bytes(op), full.inner_xml_bytes(full_op));
+        assert_eq!(
+            shallow.element(op).unwrap().name.ns.as_deref(),
+            Some("urn:o")
+        );
+        assert_eq!(shallow.text_content(3), "1");
+        assert_eq!(shallow.source, full.source);
+        // Errors inside the skipped part are still found, at the same offset.
+        for bad in [
+            "<a><b><c><d></c></d></b></a>",
+            "<a><b><c><d>x]]>y</d></c></b></a>",
+            "<a><b><c><d>&nope;</d></c></b></a>",
+            "<a><b><c><d e=1/></c></b></a>",
+            "<a><b><c><d></d></c></b></a><e/>",
+            "<a><b><c><d>",
+        ] {
+            let full = err(bad);
+            let shallow = Document::parse_shallow(bad.as_bytes(), 2).unwrap_err();
+            assert_eq!(
+                (shallow.offset, shallow.kind),
+                (full.offset, full.kind),
+                "{bad}"
+            );
+        }
+        // Every cut of the document: no panic, and whatever parses fully parses shallowly.
+        for cut in 0..=src.len() {
+            let Some(part) = src.get(..cut) else { continue };
+            let shallow = Document::parse_shallow(part.as_bytes(), 3);
+            if Document::parse(part.as_bytes()).is_ok() {
+                assert!(shallow.is_ok(), "{part}");
+            }
+        }
     }
 
     #[test]
