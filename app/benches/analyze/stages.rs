@@ -25,6 +25,8 @@ enum Upto {
 
 struct Pass {
     secs: f64,
+    /// CPU seconds of this process during the pass (Linux /proc), when readable.
+    cpu_secs: Option<f64>,
     packets: u64,
     frames: u64,
     body_bytes: u64,
@@ -33,12 +35,14 @@ struct Pass {
 
 fn pass(file: &Path, upto: Upto) -> Result<Pass, String> {
     let started = Instant::now();
+    let cpu_start = process_cpu_secs();
     let mut source = FileSource::open(file).map_err(|e| e.to_string())?;
     let mut net = NetStage::new();
     let mut transport = TransportStage::new();
     let (mut events, mut frames, mut diags) = (Vec::new(), Vec::new(), Vec::new());
     let mut p = Pass {
         secs: 0.0,
+        cpu_secs: None,
         packets: 0,
         frames: 0,
         body_bytes: 0,
@@ -84,12 +88,25 @@ fn pass(file: &Path, upto: Upto) -> Result<Pass, String> {
         drain(&mut frames, &mut p);
     }
     p.secs = started.elapsed().as_secs_f64();
+    p.cpu_secs = cpu_start.zip(process_cpu_secs()).map(|(a, b)| b - a);
     Ok(p)
+}
+
+/// User + system CPU seconds of this process so far, from `/proc/self/stat` (fields 14 and
+/// 15, in clock ticks of 1/100 s on Linux); None elsewhere.
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: split after it.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// Prints one line per cut of the pipeline.
 pub fn breakdown(file: &Path, mb: f64) -> Result<(), String> {
-    println!("stage breakdown (in process, one pass each, wall clock):");
+    println!("stage breakdown (in process, one pass each; wall clock, and CPU time when known):");
     for (name, upto) in [
         ("capture read", Upto::Capture),
         ("+ TCP reassembly", Upto::Tcp),
@@ -109,8 +126,13 @@ pub fn breakdown(file: &Path, mb: f64) -> Result<(), String> {
                 format!("{} of {} bodies well-formed", p.xml_ok, p.frames)
             }
         };
+        let cpu = p
+            .cpu_secs
+            .filter(|&c| c > 0.0)
+            .map(|c| format!("{:8.1} MB/s CPU", mb / c))
+            .unwrap_or_default();
         println!(
-            "  {name:<24} {:6.2} s  {:8.1} MB/s   ({detail})",
+            "  {name:<26} {:6.2} s {:8.1} MB/s wall {cpu}   ({detail})",
             p.secs,
             mb / p.secs
         );
