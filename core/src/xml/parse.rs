@@ -271,25 +271,21 @@ impl<'s> Builder<'s> {
 
     fn run(mut self) -> Result<Built, XmlError> {
         check_chars(self.src)?;
-        let mut reader = Reader::from_str(self.src);
-        {
-            let cfg = reader.config_mut();
-            cfg.check_end_names = false; // matched here, with our own error
-            cfg.check_comments = true;
-            cfg.allow_dangling_amp = false;
-            cfg.expand_empty_elements = false;
-            cfg.trim_text(false);
-        }
+        // Offsets are `base` + quick-xml's position: `skip_subtree` moves quick-xml's input
+        // past a skipped subtree (quick-xml is between markup there, as after any start
+        // tag) and `base` counts the bytes quick-xml never saw.
+        let mut base = 0;
+        let mut reader = reader_at(self.src);
         loop {
-            let start = pos(reader.buffer_position());
+            let start = base + pos(reader.buffer_position());
             let event = match reader.read_event() {
                 Ok(e) => e,
                 Err(e) => {
-                    let at = pos(reader.error_position());
+                    let at = base + pos(reader.error_position());
                     return Err(self.err(at, XmlErrorKind::Syntax(e.to_string())));
                 }
             };
-            let end = pos(reader.buffer_position()).min(self.src.len());
+            let end = (base + pos(reader.buffer_position())).min(self.src.len());
             let skipping = self.stack.last().is_some_and(|o| o.skipped);
             match event {
                 Event::Text(_) => {
@@ -319,7 +315,15 @@ impl<'s> Builder<'s> {
                 other => {
                     self.flush_text()?;
                     match other {
-                        Event::Start(_) => self.start_element(start, end, false)?,
+                        Event::Start(_) => {
+                            self.start_element(start, end, false)?;
+                            if self.stack.last().is_some_and(|o| o.skipped) {
+                                let skip = self.skip_subtree(end)? - end;
+                                let input = reader.get_mut();
+                                *input = input.get(skip..).unwrap_or_default();
+                                base += skip;
+                            }
+                        }
                         Event::Empty(_) => self.start_element(start, end, true)?,
                         Event::End(_) => self.end_element(start, end)?,
                         Event::CData(_) | Event::Comment(_) | Event::PI(_) if skipping => {}
@@ -594,9 +598,7 @@ impl<'s> Builder<'s> {
             ));
         }
         check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
-        for a in &raw_attrs {
-            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
-        }
+        self.check_skipped_attrs(&raw_attrs)?;
         if !empty {
             self.stack.push(Open {
                 id: 0,
@@ -605,6 +607,148 @@ impl<'s> Builder<'s> {
                 skipped: true,
                 start,
             });
+        }
+        Ok(())
+    }
+
+    /// Consumes the content and end tag of the skipped element just opened (top of the
+    /// stack), from `from`, with a scan much cheaper than quick-xml's events: only what
+    /// well-formedness needs is checked (see [`Document::parse_shallow`]). Returns the offset
+    /// after the end tag.
+    fn skip_subtree(&mut self, from: usize) -> Result<usize, XmlError> {
+        let src = self.src;
+        let b = src.as_bytes();
+        let syntax = |m: &str| XmlErrorKind::Syntax(m.to_owned());
+        // Open skipped elements: (raw name, start offset); the first is on `self.stack`.
+        let mut open: Vec<(&'s str, usize)> = Vec::new();
+        if let Some(o) = self.stack.pop() {
+            open.push((o.raw_name, o.start));
+        }
+        let mut i = from;
+        while let Some(&(name, name_start)) = open.last() {
+            let Some(lt) = memchr::memchr(b'<', b.get(i..).unwrap_or_default()).map(|k| i + k)
+            else {
+                return Err(self.err(name_start, XmlErrorKind::UnclosedElement(name.to_owned())));
+            };
+            self.check_skipped_text(i, lt)?;
+            let rest = b.get(lt..).unwrap_or_default();
+            let find =
+                |pat: &[u8], at: usize| memchr::memmem::find(b.get(at..)?, pat).map(|k| at + k);
+            if rest.starts_with(b"</") {
+                let Some(gt) = memchr::memchr(b'>', rest).map(|k| lt + k) else {
+                    return Err(self.err(lt, syntax("end tag not closed")));
+                };
+                let found = slice(src, lt + 2, gt).trim_end_matches(is_xml_space);
+                if found != name {
+                    return Err(self.err(
+                        lt,
+                        XmlErrorKind::MismatchedTag {
+                            expected: name.to_owned(),
+                            found: found.to_owned(),
+                        },
+                    ));
+                }
+                open.pop();
+                i = gt + 1;
+            } else if rest.starts_with(b"<!--") {
+                let Some(close) = find(b"--", lt + 4) else {
+                    return Err(self.err(lt, syntax("comment not closed")));
+                };
+                if b.get(close + 2) != Some(&b'>') {
+                    return Err(self.err(close, syntax("'--' is not allowed in a comment")));
+                }
+                i = close + 3;
+            } else if rest.starts_with(b"<![CDATA[") {
+                let Some(close) = find(b"]]>", lt + 9) else {
+                    return Err(self.err(lt, syntax("CDATA section not closed")));
+                };
+                i = close + 3;
+            } else if rest.starts_with(b"<?") {
+                let Some(close) = find(b"?>", lt + 2) else {
+                    return Err(self.err(lt, syntax("processing instruction not closed")));
+                };
+                let body = slice(src, lt + 2, close);
+                let target = &body[..body.find(is_xml_space).unwrap_or(body.len())];
+                check_name(target).map_err(|k| self.err(lt + 2, k))?;
+                if target.eq_ignore_ascii_case("xml") {
+                    return Err(self.err(
+                        lt,
+                        syntax("processing instruction target 'xml' is reserved"),
+                    ));
+                }
+                i = close + 2;
+            } else if rest.starts_with(b"<!") {
+                return Err(self.err(lt, syntax("markup declaration not allowed in content")));
+            } else {
+                let Some(gt) = tag_end(b, lt + 1) else {
+                    return Err(self.err(lt, syntax("start tag not closed")));
+                };
+                let empty = gt > lt + 1 && b.get(gt - 1) == Some(&b'/');
+                if self.stack.len() + open.len() >= self.limits.max_depth {
+                    return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
+                }
+                let body_end = if empty { gt - 1 } else { gt };
+                let (raw_name, raw_attrs) =
+                    scan_tag(src, lt + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+                if raw_attrs.len() > self.limits.max_attributes {
+                    return Err(self.err(
+                        lt,
+                        XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
+                    ));
+                }
+                check_qname(raw_name).map_err(|k| self.err(lt + 1, k))?;
+                self.check_skipped_attrs(&raw_attrs)?;
+                if !empty {
+                    open.push((raw_name, lt));
+                }
+                i = gt + 1;
+            }
+        }
+        Ok(i)
+    }
+
+    /// Attribute names of a skipped start tag: valid QNames, none written twice.
+    fn check_skipped_attrs(&self, attrs: &[RawAttr<'_>]) -> Result<(), XmlError> {
+        let mut seen = (attrs.len() > SMALL_ATTRS).then(HashSet::new);
+        for (i, a) in attrs.iter().enumerate() {
+            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
+            let duplicate = match &mut seen {
+                Some(seen) => !seen.insert(a.name),
+                None => attrs[..i].iter().any(|b| b.name == a.name),
+            };
+            if duplicate {
+                return Err(self.err(
+                    a.span.start,
+                    XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Character data `src[from..to]` inside a skipped subtree: no `]]>`, every reference
+    /// terminated and defined.
+    fn check_skipped_text(&self, from: usize, to: usize) -> Result<(), XmlError> {
+        let text = slice(self.src, from, to);
+        if let Some(at) = memchr::memmem::find(text.as_bytes(), b"]]>") {
+            return Err(self.err(
+                from + at,
+                XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
+            ));
+        }
+        let mut rest = text;
+        let mut at = from;
+        while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
+            let after = &rest[amp + 1..];
+            let Some(semi) = memchr::memchr(b';', after.as_bytes()) else {
+                return Err(self.err(
+                    at + amp,
+                    XmlErrorKind::Syntax("unterminated reference".into()),
+                ));
+            };
+            resolve_ref(&after[..semi]).map_err(|k| self.err(at + amp, k))?;
+            at += amp + 1 + semi + 1;
+            rest = &after[semi + 1..];
         }
         Ok(())
     }
@@ -681,8 +825,32 @@ fn count_byte(hay: &[u8], needle: u8) -> usize {
         .sum()
 }
 
+/// Offset of the `>` closing the start tag whose name begins at `from` (quotes respected).
+fn tag_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let k = i + memchr::memchr3(b'>', b'"', b'\'', b.get(i..)?)?;
+        match b[k] {
+            b'>' => return Some(k),
+            q => i = k + 1 + memchr::memchr(q, b.get(k + 1..)?)? + 1,
+        }
+    }
+}
+
 /// Up to this many attributes on an element, duplicates are found by pairwise comparison.
 const SMALL_ATTRS: usize = 12;
+
+/// A quick-xml reader over `src`, configured as the builder needs.
+fn reader_at(src: &str) -> Reader<&[u8]> {
+    let mut reader = Reader::from_str(src);
+    let cfg = reader.config_mut();
+    cfg.check_end_names = false; // matched here, with our own error
+    cfg.check_comments = true;
+    cfg.allow_dangling_amp = false;
+    cfg.expand_empty_elements = false;
+    cfg.trim_text(false);
+    reader
+}
 
 fn pos(p: u64) -> usize {
     usize::try_from(p).unwrap_or(usize::MAX)
@@ -1018,6 +1186,19 @@ mod tests {
                 (full.offset, full.kind),
                 "{bad}"
             );
+        }
+        // Other malformed skipped content is rejected too (offsets may differ from quick-xml's).
+        for bad in [
+            "<a><b><c><!-- x -- y --></c></b></a>",
+            "<a><b><c><?xml version='1.0'?></c></b></a>",
+            "<a><b><c><!DOCTYPE x></c></b></a>",
+            "<a><b><c>&amp</c></b></a>",
+            "<a><b><c><d a='1' a='2'/></c></b></a>",
+            "<a><b><c><1d/></c></b></a>",
+            "<a><b><c><d x='>'</c></b></a>",
+        ] {
+            assert!(Document::parse(bad.as_bytes()).is_err(), "{bad}");
+            assert!(Document::parse_shallow(bad.as_bytes(), 2).is_err(), "{bad}");
         }
         // Every cut of the document: no panic, and whatever parses fully parses shallowly.
         for cut in 0..=src.len() {
