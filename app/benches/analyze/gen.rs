@@ -352,11 +352,9 @@ fn http_response(rng: &mut Rng, op: &str, relates_to: &str, stats: &mut Stats) -
     let size = body_size(rng, true);
     let (env, _) = envelope(rng, op, true, Some(relates_to), size);
     let chunked = rng.chance(250);
-    let mut m = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml; charset=utf-8\r\n\
+    let mut m = b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml; charset=utf-8\r\n\
          Server: Microsoft-HTTPAPI/2.0\r\nDate: Thu, 01 Jan 2026 10:20:30 GMT\r\n"
-    )
-    .into_bytes();
+        .to_vec();
     if chunked {
         stats.chunked += 1;
         m.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
