@@ -7,20 +7,14 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const LOOPBACK: &str = if cfg!(target_os = "linux") {
-    "lo"
-} else {
-    "lo0"
-};
+const LOOPBACK: &str = if cfg!(target_os = "linux") { "lo" } else { "lo0" };
 
 fn wcfscope() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wcfscope"))
 }
 
 fn soap(op: &str, body: &str, relates: Option<&str>, id: &str) -> String {
-    let rel = relates
-        .map(|r| format!("<a:RelatesTo>{r}</a:RelatesTo>"))
-        .unwrap_or_default();
+    let rel = relates.map(|r| format!("<a:RelatesTo>{r}</a:RelatesTo>")).unwrap_or_default();
     format!(
         r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">http://Microsoft.ServiceModel.Samples/ICalculator/{op}</a:Action><a:MessageID>{id}</a:MessageID>{rel}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#
     )
@@ -72,18 +66,7 @@ fn capture_on_loopback_shows_messages_and_saves_a_reopenable_file() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("live.pcapng");
     let mut child = wcfscope()
-        .args([
-            "capture",
-            "-i",
-            LOOPBACK,
-            "-f",
-            &format!("tcp port {port}"),
-            "--duration",
-            "4",
-            "--format",
-            "json",
-            "-w",
-        ])
+        .args(["capture", "-i", LOOPBACK, "-f", &format!("tcp port {port}"), "--duration", "4", "--format", "json", "-w"])
         .arg(&saved)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -94,10 +77,7 @@ fn capture_on_loopback_shows_messages_and_saves_a_reopenable_file() {
     if let Ok(Some(_)) = child.try_wait() {
         let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("not permitted")
-            || err.contains("no live capture")
-            || err.contains("No such device")
-        {
+        if err.contains("not permitted") || err.contains("no live capture") || err.contains("No such device") {
             eprintln!("SKIPPED: live capture is not possible here: {err}");
             return;
         }
@@ -107,34 +87,18 @@ fn capture_on_loopback_shows_messages_and_saves_a_reopenable_file() {
     let requests: Vec<String> = ops
         .iter()
         .enumerate()
-        .map(|(i, (op, _))| {
-            soap(
-                op,
-                &format!("<{op} xmlns=\"urn:calc\"><n1>6</n1><n2>7</n2></{op}>"),
-                None,
-                &format!("urn:uuid:{i}"),
-            )
-        })
+        .map(|(i, (op, _))| soap(op, &format!("<{op} xmlns=\"urn:calc\"><n1>6</n1><n2>7</n2></{op}>"), None, &format!("urn:uuid:{i}")))
         .collect();
     let responses: Vec<String> = ops
         .iter()
         .enumerate()
         .map(|(i, (op, r))| {
-            soap(
-                &format!("{op}Response"),
-                &format!(
-                    "<{op}Response xmlns=\"urn:calc\"><{op}Result>{r}</{op}Result></{op}Response>"
-                ),
-                Some(&format!("urn:uuid:{i}")),
-                &format!("urn:uuid:r{i}"),
-            )
+            soap(&format!("{op}Response"), &format!("<{op}Response xmlns=\"urn:calc\"><{op}Result>{r}</{op}Result></{op}Response>"), Some(&format!("urn:uuid:{i}")), &format!("urn:uuid:r{i}"))
         })
         .collect();
     let server = std::thread::spawn(move || serve(listener, responses));
     let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     for req in &requests {
         let msg = format!(
             "POST /calc HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/soap+xml; charset=utf-8\r\nContent-Length: {}\r\n\r\n{req}",
@@ -147,57 +111,24 @@ fn capture_on_loopback_shows_messages_and_saves_a_reopenable_file() {
     drop(client);
     server.join().unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let live: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(
-        live.len(),
-        4,
-        "two requests and two responses, printed live: {live:?}"
-    );
-    assert_eq!(
-        live[0]["action"],
-        "http://Microsoft.ServiceModel.Samples/ICalculator/Add"
-    );
+    assert_eq!(live.len(), 4, "two requests and two responses, printed live: {live:?}");
+    assert_eq!(live[0]["action"], "http://Microsoft.ServiceModel.Samples/ICalculator/Add");
     assert_eq!(live[1]["direction"], "response");
-    assert!(live[3]["body"]
-        .as_str()
-        .unwrap()
-        .contains("<MultiplyResult>42</MultiplyResult>"));
+    assert!(live[3]["body"].as_str().unwrap().contains("<MultiplyResult>42</MultiplyResult>"));
 
     // The saved file reopens with the same messages.
-    let out = wcfscope()
-        .arg("analyze")
-        .arg(&saved)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = wcfscope().arg("analyze").arg(&saved).args(["--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let messages = report["messages"].as_array().unwrap();
     assert_eq!(messages.len(), live.len());
     for (a, b) in messages.iter().zip(&live) {
-        for field in [
-            "action",
-            "direction",
-            "kind",
-            "body",
-            "message_id",
-            "relates_to",
-            "decryption",
-            "signature",
-        ] {
+        for field in ["action", "direction", "kind", "body", "message_id", "relates_to", "decryption", "signature"] {
             assert_eq!(a[field], b[field], "field {field}");
         }
     }
@@ -205,18 +136,7 @@ fn capture_on_loopback_shows_messages_and_saves_a_reopenable_file() {
 
 #[test]
 fn invalid_filter_is_reported_before_capturing() {
-    let out = wcfscope()
-        .args([
-            "capture",
-            "-i",
-            LOOPBACK,
-            "-f",
-            "tcp port nonsense(",
-            "--duration",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let out = wcfscope().args(["capture", "-i", LOOPBACK, "-f", "tcp port nonsense(", "--duration", "1"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     if err.contains("not permitted") || err.contains("no live capture") {
         eprintln!("SKIPPED: live capture is not possible here: {err}");

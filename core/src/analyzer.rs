@@ -7,9 +7,9 @@
 
 use crate::capture::{sniff_format, FileSource, Packet, SourceEvent};
 use crate::model::{
-    CaptureFormat, CaptureInfo, Decryption, Diagnostic, FlowDirection, Gap, HttpInfo,
-    MessageDetail, MessageDirection, MessageInfo, MessageKind, Report, ScVersion, SignatureSummary,
-    StreamInfo, Timestamp, TransportKind, REPORT_VERSION,
+    CaptureFormat, CaptureInfo, Decryption, Diagnostic, FlowDirection, Gap, HttpInfo, MessageDetail,
+    MessageDirection, MessageInfo, MessageKind, Report, ScVersion, SignatureSummary, StreamInfo, Timestamp,
+    TransportKind, REPORT_VERSION,
 };
 use crate::net::{NetStage, StreamEvent};
 use crate::session::{group_sessions, MessageContext, SecurityStage, SessionClues};
@@ -73,13 +73,8 @@ pub fn analyze_files(
     on_progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
 ) -> Result<Analysis, AnalyzeError> {
-    let first = paths
-        .first()
-        .ok_or_else(|| AnalyzeError::Unreadable("no input file given".into()))?;
-    let formats = paths
-        .iter()
-        .map(|p| sniff_path(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let first = paths.first().ok_or_else(|| AnalyzeError::Unreadable("no input file given".into()))?;
+    let formats = paths.iter().map(|p| sniff_path(p)).collect::<Result<Vec<_>, _>>()?;
     if formats.iter().all(|f| *f == CaptureFormat::Xml) {
         return analyze_xml_files(paths, options);
     }
@@ -88,8 +83,7 @@ pub fn analyze_files(
             "several files can only be analysed together when each is one .xml SOAP message".into(),
         ));
     }
-    let mut source =
-        FileSource::open(first).map_err(|e| AnalyzeError::Unreadable(e.to_string()))?;
+    let mut source = FileSource::open(first).map_err(|e| AnalyzeError::Unreadable(e.to_string()))?;
     let mut analyzer = Analyzer::new(display_path(first), source.format(), options.clone());
     let mut packets = 0u64;
     while let Some(event) = source.next_event() {
@@ -127,10 +121,7 @@ pub fn analyze_files(
             .find(|d| d.level == crate::model::Level::Error)
             .map(|d| d.message.clone())
             .unwrap_or_else(|| "the capture holds no packets".into());
-        return Err(AnalyzeError::Unreadable(format!(
-            "{}: {why}",
-            display_path(first)
-        )));
+        return Err(AnalyzeError::Unreadable(format!("{}: {why}", display_path(first))));
     }
     Ok(analysis)
 }
@@ -144,25 +135,14 @@ fn sniff_path(path: &Path) -> Result<CaptureFormat, AnalyzeError> {
         match file.read(&mut head[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
-            Err(e) => {
-                return Err(AnalyzeError::Unreadable(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )))
-            }
+            Err(e) => return Err(AnalyzeError::Unreadable(format!("cannot read {}: {e}", path.display()))),
         }
     }
     if n == 0 {
-        return Err(AnalyzeError::Unreadable(format!(
-            "{}: the file is empty",
-            path.display()
-        )));
+        return Err(AnalyzeError::Unreadable(format!("{}: the file is empty", path.display())));
     }
     sniff_format(&head[..n]).ok_or_else(|| {
-        let magic: Vec<String> = head[..n.min(4)]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let magic: Vec<String> = head[..n.min(4)].iter().map(|b| format!("{b:02x}")).collect();
         AnalyzeError::Unreadable(format!(
             "{}: not a pcap, pcapng or XML file (first bytes {})",
             path.display(),
@@ -172,15 +152,8 @@ fn sniff_path(path: &Path) -> Result<CaptureFormat, AnalyzeError> {
 }
 
 fn analyze_xml_files(paths: &[PathBuf], options: &Options) -> Result<Analysis, AnalyzeError> {
-    let mut analyzer = Analyzer::new(
-        paths
-            .iter()
-            .map(|p| display_path(p))
-            .collect::<Vec<_>>()
-            .join(", "),
-        CaptureFormat::Xml,
-        options.clone(),
-    );
+    let mut analyzer =
+        Analyzer::new(paths.iter().map(|p| display_path(p)).collect::<Vec<_>>().join(", "), CaptureFormat::Xml, options.clone());
     let mut read_any = false;
     for path in paths {
         let bytes = match read_bounded(path, MAX_XML_FILE) {
@@ -194,28 +167,20 @@ fn analyze_xml_files(paths: &[PathBuf], options: &Options) -> Result<Analysis, A
         analyzer.push_xml_message(&display_path(path), bytes);
     }
     if !read_any {
-        let why = analyzer
-            .diagnostics
-            .first()
-            .map(|d| d.message.clone())
-            .unwrap_or_default();
+        let why = analyzer.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default();
         return Err(AnalyzeError::Unreadable(why));
     }
     Ok(analyzer.finish())
 }
 
 fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.len() as u64 > max {
-        return Err(format!(
-            "{}: larger than {max} bytes, not read",
-            path.display()
-        ));
+        return Err(format!("{}: larger than {max} bytes, not read", path.display()));
     }
     Ok(bytes)
 }
@@ -326,12 +291,7 @@ impl Analyzer {
         let mut frames = std::mem::take(&mut self.frames);
         for ev in events.drain(..) {
             match &ev {
-                StreamEvent::Opened {
-                    stream,
-                    client,
-                    server,
-                    ..
-                } => {
+                StreamEvent::Opened { stream, client, server, .. } => {
                     self.stream_index.insert(*stream, self.streams.len());
                     self.streams.push(StreamState {
                         client: client.to_string(),
@@ -339,23 +299,9 @@ impl Analyzer {
                         gaps: Vec::new(),
                     });
                 }
-                StreamEvent::Gap {
-                    stream,
-                    dir,
-                    offset,
-                    length,
-                    ..
-                } => {
-                    if let Some(s) = self
-                        .stream_index
-                        .get(stream)
-                        .and_then(|&i| self.streams.get_mut(i))
-                    {
-                        s.gaps.push(Gap {
-                            direction: *dir,
-                            offset: *offset,
-                            length: *length,
-                        });
+                StreamEvent::Gap { stream, dir, offset, length, .. } => {
+                    if let Some(s) = self.stream_index.get(stream).and_then(|&i| self.streams.get_mut(i)) {
+                        s.gaps.push(Gap { direction: *dir, offset: *offset, length: *length });
                     }
                 }
                 StreamEvent::Diagnostic(d) => self.diagnostics.push(d.clone()),
@@ -374,19 +320,14 @@ impl Analyzer {
         let content_type = http.and_then(|h| h.content_type()).map(str::to_string);
         let parsed = looks_like_xml(&frame.body).then(|| Envelope::parse(&frame.body));
         // SOAP by its media type or SOAPAction header, or by an Envelope near the start.
-        let declared_soap = content_type
-            .as_deref()
-            .is_some_and(|c| c.to_ascii_lowercase().contains("soap"))
+        let declared_soap = content_type.as_deref().is_some_and(|c| c.to_ascii_lowercase().contains("soap"))
             || http.is_some_and(|h| h.header("SOAPAction").is_some())
-            || frame.body[..frame.body.len().min(512)]
-                .windows(8)
-                .any(|w| w == b"Envelope");
+            || frame.body[..frame.body.len().min(512)].windows(8).any(|w| w == b"Envelope");
         let what = || {
             format!(
                 "stream {}: {}",
                 frame.stream,
-                http.map(|h| describe_http(h, frame.direction))
-                    .unwrap_or_else(|| "message".to_string())
+                http.map(|h| describe_http(h, frame.direction)).unwrap_or_else(|| "message".to_string())
             )
         };
         match &parsed {
@@ -395,8 +336,7 @@ impl Analyzer {
             // message with its error, so the conversation shows where it broke.
             Some(Err(_)) if declared_soap || !frame.complete => {}
             Some(Err(e)) => {
-                self.diagnostics
-                    .push(Diagnostic::info(format!("{}: body skipped: {e}", what())));
+                self.diagnostics.push(Diagnostic::info(format!("{}: body skipped: {e}", what())));
                 return;
             }
             None if frame.body.is_empty() && !(declared_soap && !frame.complete) => return,
@@ -436,43 +376,21 @@ impl Analyzer {
             .map(|s| (Some(s.client.clone()), Some(s.server.clone())))
             .unwrap_or((None, None));
         let http_action = http.and_then(action_from_http);
-        let mut clues = SessionClues {
-            client,
-            server,
-            ..SessionClues::default()
-        };
+        let mut clues = SessionClues { client, server, ..SessionClues::default() };
         let parsed = parsed.unwrap_or_else(|| Err(SoapError::NotXml));
-        self.fill_from_soap(
-            &mut info,
-            &mut detail,
-            &mut clues,
-            &frame.body,
-            parsed,
-            http_action,
-        );
-        self.messages.push(Pending {
-            info,
-            detail,
-            clues,
-            exchange: Some((frame.stream, frame.exchange)),
-        });
+        self.fill_from_soap(&mut info, &mut detail, &mut clues, &frame.body, parsed, http_action);
+        self.messages.push(Pending { info, detail, clues, exchange: Some((frame.stream, frame.exchange)) });
     }
 
     /// Feeds one .xml file holding a SOAP envelope (a one-message capture).
     pub fn push_xml_message(&mut self, name: &str, bytes: Vec<u8>) {
         let index = self.messages.len();
         let mut info = empty_message(index, MessageDirection::Request);
-        let mut detail = MessageDetail {
-            raw: bytes.clone(),
-            ..MessageDetail::default()
-        };
+        let mut detail = MessageDetail { raw: bytes.clone(), ..MessageDetail::default() };
         let mut clues = SessionClues::default();
         let parsed = Envelope::parse(&bytes);
         if !self.fill_from_soap(&mut info, &mut detail, &mut clues, &bytes, parsed, None) {
-            self.diagnostics.push(Diagnostic::error(format!(
-                "{name}: {}",
-                info.errors.join("; ")
-            )));
+            self.diagnostics.push(Diagnostic::error(format!("{name}: {}", info.errors.join("; "))));
             return;
         }
         // Without HTTP, a message answering another says so with RelatesTo or its kind.
@@ -487,12 +405,7 @@ impl Analyzer {
         if info.relates_to.is_some() || response_kind {
             info.direction = MessageDirection::Response;
         }
-        self.messages.push(Pending {
-            info,
-            detail,
-            clues,
-            exchange: None,
-        });
+        self.messages.push(Pending { info, detail, clues, exchange: None });
     }
 
     /// Parses the SOAP envelope into `info`; false when the bytes are not a SOAP envelope.
@@ -522,42 +435,25 @@ impl Analyzer {
         info.relates_to = env.addressing.relates_to.clone();
         info.to = env.addressing.to.clone();
         info.encrypted = env.body_encrypted();
-        info.decryption = if info.encrypted {
-            Decryption::NoKey
-        } else {
-            Decryption::NotEncrypted
-        };
+        info.decryption = if info.encrypted { Decryption::NoKey } else { Decryption::NotEncrypted };
         info.body = Some(env.body_inner_xml());
         info.security = wssec::inventory(&env);
-        info.signature =
-            if info.security.signatures.is_empty() && !security_header_has_encrypted_data(&env) {
-                SignatureSummary::Unsigned
-            } else {
-                SignatureSummary::NoKey
-            };
+        info.signature = if info.security.signatures.is_empty() && !security_header_has_encrypted_data(&env) {
+            SignatureSummary::Unsigned
+        } else {
+            SignatureSummary::NoKey
+        };
         if let Some(f) = &env.fault {
             info.errors.push(format!(
                 "SOAP fault: {}{}",
                 f.code.as_deref().unwrap_or("(no code)"),
-                f.reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
+                f.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
             ));
         }
         clues.scts = wssec::sct_references(&env);
         clues.version = sc_version(&env, info.action.as_deref());
         let ts = info.ts;
-        self.security.process(
-            MessageContext {
-                env: &env,
-                ts,
-                info,
-                detail,
-                clues,
-            },
-            &mut self.diagnostics,
-        );
+        self.security.process(MessageContext { env: &env, ts, info, detail, clues }, &mut self.diagnostics);
         true
     }
 
@@ -581,30 +477,17 @@ impl Analyzer {
             .enumerate()
             .map(|(id, s)| {
                 let swapped = self.transport.roles_swapped(id);
-                let (client, server) = if swapped {
-                    (s.server.clone(), s.client.clone())
-                } else {
-                    (s.client.clone(), s.server.clone())
-                };
+                let (client, server) =
+                    if swapped { (s.server.clone(), s.client.clone()) } else { (s.client.clone(), s.server.clone()) };
                 let gaps = s
                     .gaps
                     .iter()
                     .map(|g| Gap {
-                        direction: if swapped {
-                            flip(g.direction)
-                        } else {
-                            g.direction
-                        },
+                        direction: if swapped { flip(g.direction) } else { g.direction },
                         ..g.clone()
                     })
                     .collect();
-                StreamInfo {
-                    id,
-                    client,
-                    server,
-                    transport: self.transport.transport_of(id),
-                    gaps,
-                }
+                StreamInfo { id, client, server, transport: self.transport.transport_of(id), gaps }
             })
             .collect();
         let mut messages = Vec::with_capacity(self.messages.len());
@@ -659,14 +542,8 @@ fn flip(d: FlowDirection) -> FlowDirection {
 /// RelatesTo = MessageID, else a response right after a request.
 fn pair_messages(messages: &mut [MessageInfo], exchanges: &HashMap<(usize, u64), Vec<usize>>) {
     for members in exchanges.values() {
-        let req = members
-            .iter()
-            .copied()
-            .find(|&i| messages[i].direction == MessageDirection::Request);
-        let resp = members
-            .iter()
-            .copied()
-            .find(|&i| messages[i].direction == MessageDirection::Response);
+        let req = members.iter().copied().find(|&i| messages[i].direction == MessageDirection::Request);
+        let resp = members.iter().copied().find(|&i| messages[i].direction == MessageDirection::Response);
         if let (Some(a), Some(b)) = (req, resp) {
             messages[a].paired_with = Some(b);
             messages[b].paired_with = Some(a);
@@ -682,18 +559,11 @@ fn pair_messages(messages: &mut [MessageInfo], exchanges: &HashMap<(usize, u64),
         if messages[i].stream.is_some() || messages[i].direction != MessageDirection::Response {
             continue;
         }
-        let by_relates = messages[i]
-            .relates_to
-            .as_ref()
-            .and_then(|r| by_id.get(r))
-            .copied();
-        let previous = i.checked_sub(1).filter(|&p| {
-            messages[p].direction == MessageDirection::Request && messages[p].paired_with.is_none()
-        });
-        if let Some(req) = by_relates
-            .filter(|&r| messages[r].paired_with.is_none())
-            .or(previous)
-        {
+        let by_relates = messages[i].relates_to.as_ref().and_then(|r| by_id.get(r)).copied();
+        let previous = i
+            .checked_sub(1)
+            .filter(|&p| messages[p].direction == MessageDirection::Request && messages[p].paired_with.is_none());
+        if let Some(req) = by_relates.filter(|&r| messages[r].paired_with.is_none()).or(previous) {
             messages[req].paired_with = Some(i);
             messages[i].paired_with = Some(req);
         }
@@ -727,8 +597,7 @@ fn empty_message(index: usize, direction: MessageDirection) -> MessageInfo {
 
 fn security_header_has_encrypted_data(env: &Envelope) -> bool {
     env.security_header().is_some_and(|sec| {
-        crate::soap::child_elements(&env.doc, sec)
-            .any(|c| crate::soap::is(&env.doc, c, ns::XENC, "EncryptedData"))
+        crate::soap::child_elements(&env.doc, sec).any(|c| crate::soap::is(&env.doc, c, ns::XENC, "EncryptedData"))
     })
 }
 
@@ -765,10 +634,7 @@ fn describe_http(h: &crate::transport::HttpMessage, dir: MessageDirection) -> St
             h.method.as_deref().unwrap_or("?"),
             h.path.as_deref().unwrap_or("?")
         ),
-        MessageDirection::Response => format!(
-            "HTTP response {}",
-            h.status.map(|s| s.to_string()).unwrap_or_default()
-        ),
+        MessageDirection::Response => format!("HTTP response {}", h.status.map(|s| s.to_string()).unwrap_or_default()),
     }
 }
 

@@ -30,13 +30,9 @@ fn mask_passwords(xml: &str) -> String {
     let mut out = String::with_capacity(xml.len());
     let mut rest = xml;
     while let Some(start) = find_password_start(rest) {
-        let Some(gt) = rest[start..].find('>') else {
-            break;
-        };
+        let Some(gt) = rest[start..].find('>') else { break };
         let content_start = start + gt + 1;
-        let Some(end) = rest[content_start..].find("</") else {
-            break;
-        };
+        let Some(end) = rest[content_start..].find("</") else { break };
         out.push_str(&rest[..content_start]);
         out.push_str("****");
         rest = &rest[content_start + end..];
@@ -120,13 +116,7 @@ pub fn to_text(report: &Report) -> String {
             _ => String::new(),
         }
     );
-    let _ = writeln!(
-        out,
-        "{} streams, {} messages, {} sessions",
-        report.streams.len(),
-        report.messages.len(),
-        report.sessions.len()
-    );
+    let _ = writeln!(out, "{} streams, {} messages, {} sessions", report.streams.len(), report.messages.len(), report.sessions.len());
     let _ = writeln!(out);
     let first = report.messages.iter().find_map(|m| m.ts);
     for m in &report.messages {
@@ -138,10 +128,7 @@ pub fn to_text(report: &Report) -> String {
             MessageDirection::Request => "->",
             MessageDirection::Response => "<-",
         };
-        let stream = m
-            .stream
-            .map(|s| format!("s{s}"))
-            .unwrap_or_else(|| "-".into());
+        let stream = m.stream.map(|s| format!("s{s}")).unwrap_or_else(|| "-".into());
         let mut line = format!(
             "#{:<4} {when} {stream:>4} {arrow} {:<22} {:<18} {:<10}",
             m.index,
@@ -168,9 +155,7 @@ pub fn to_text(report: &Report) -> String {
                 out,
                 "  {} ({}), key: {}, {} messages: {}",
                 s.id,
-                s.version
-                    .map(|v| format!("{v:?}"))
-                    .unwrap_or_else(|| "version unknown".into()),
+                s.version.map(|v| format!("{v:?}")).unwrap_or_else(|| "version unknown".into()),
                 match (&s.key_source, &s.key_hex) {
                     (Some(src), Some(k)) => format!("{k} ({src:?})"),
                     (Some(src), None) => format!("redacted ({src:?})"),
@@ -189,10 +174,7 @@ pub fn to_text(report: &Report) -> String {
                 Level::Warning => "warning",
                 Level::Error => "error",
             };
-            let at = d
-                .msg
-                .map(|m| format!(" (message #{m})"))
-                .unwrap_or_default();
+            let at = d.msg.map(|m| format!(" (message #{m})")).unwrap_or_default();
             let _ = writeln!(out, "  {level}: {}{at}", d.message);
         }
     }

@@ -64,8 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Format::Text => report::to_text(&analysis.report),
     };
     match &args.out {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(0)

@@ -51,9 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     use anyhow::Context;
     use std::time::{Duration, Instant};
     use wcfscope_core::analyzer::{Analyzer, Options};
-    use wcfscope_core::live::{
-        list_devices, CaptureWriter, LiveCapture, LiveConfig, LiveEvent, SaveFormat,
-    };
+    use wcfscope_core::live::{list_devices, CaptureWriter, LiveCapture, LiveConfig, LiveEvent, SaveFormat};
     use wcfscope_core::model::CaptureFormat;
     use wcfscope_core::report::short_name;
 
@@ -82,24 +80,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     let mut writer = match &args.write {
         Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            Some(CaptureWriter::new(
-                std::io::BufWriter::new(file),
-                SaveFormat::for_path(path),
-                config.snaplen as u32,
-            )?)
+            let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            Some(CaptureWriter::new(std::io::BufWriter::new(file), SaveFormat::for_path(path), config.snaplen as u32)?)
         }
         None => None,
     };
-    let options = Options {
-        keys: args.keys.clone(),
-        ..Options::default()
-    };
+    let options = Options { keys: args.keys.clone(), ..Options::default() };
     let mut analyzer = Analyzer::new(format!("live:{interface}"), CaptureFormat::Pcapng, options);
-    let deadline = args
-        .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = args.duration.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let mut packets = 0u64;
     let mut printed = 0usize;
     let print = |m: &wcfscope_core::model::MessageInfo, format: Format| match format {
@@ -112,10 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             short_name(m),
             m.decryption,
             m.signature,
-            m.session
-                .as_deref()
-                .map(|s| format!(" session {s}"))
-                .unwrap_or_default()
+            m.session.as_deref().map(|s| format!(" session {s}")).unwrap_or_default()
         ),
     };
     loop {
@@ -126,8 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Ok(LiveEvent::Packet(p)) => {
                 packets += 1;
                 if let Some(w) = writer.as_mut() {
-                    w.write_packet(&p)
-                        .context("cannot write the capture file")?;
+                    w.write_packet(&p).context("cannot write the capture file")?;
                 }
                 analyzer.push_packet(&p);
                 for m in analyzer.drain_new_messages() {
@@ -138,11 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     capture.request_stop();
                 }
             }
-            Ok(LiveEvent::Stats {
-                received,
-                dropped,
-                if_dropped,
-            }) => {
+            Ok(LiveEvent::Stats { received, dropped, if_dropped }) => {
                 if dropped > 0 || if_dropped > 0 {
                     eprintln!("wcfscope: {received} received, {dropped} dropped by the kernel, {if_dropped} by the interface");
                 }

@@ -2,8 +2,8 @@
 //! returning the process exit status.
 
 pub mod analyze;
-pub mod c14n;
 pub mod capture;
+pub mod c14n;
 pub mod decrypt;
 pub mod gui;
 pub mod verify;

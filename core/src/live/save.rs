@@ -49,13 +49,7 @@ pub struct CaptureWriter<W: Write> {
 
 impl<W: Write> CaptureWriter<W> {
     pub fn new(out: W, format: SaveFormat, snaplen: u32) -> io::Result<CaptureWriter<W>> {
-        let mut w = CaptureWriter {
-            out,
-            format,
-            interfaces: Vec::new(),
-            pcap_link: None,
-            snaplen,
-        };
+        let mut w = CaptureWriter { out, format, interfaces: Vec::new(), pcap_link: None, snaplen };
         if format == SaveFormat::Pcapng {
             w.write_shb()?;
         }

@@ -25,18 +25,14 @@ pub fn group_sessions(messages: &mut [MessageInfo], clues: &[SessionClues]) -> V
         if messages[i].kind != MessageKind::SctIssue || messages[i].session.is_some() {
             continue;
         }
-        let Some(resp) = messages[i].paired_with else {
-            continue;
-        };
+        let Some(resp) = messages[i].paired_with else { continue };
         if let Some(s) = messages.get(resp).and_then(|r| r.session.clone()) {
             messages[i].session = Some(s);
         }
     }
     let mut sessions: Vec<SessionInfo> = Vec::new();
     for (i, m) in messages.iter().enumerate() {
-        let Some(id) = m.session.clone() else {
-            continue;
-        };
+        let Some(id) = m.session.clone() else { continue };
         let clue = clues.get(i);
         let pos = match sessions.iter().position(|s| s.id == id) {
             Some(p) => p,

@@ -27,9 +27,7 @@ impl SecurityStage {
     /// Loads the keys named in `options`; problems loading them become diagnostics.
     pub fn new(options: &Options, diagnostics: &mut Vec<Diagnostic>) -> SecurityStage {
         let _ = diagnostics;
-        SecurityStage {
-            options: options.clone(),
-        }
+        SecurityStage { options: options.clone() }
     }
 
     /// Decrypts and verifies one message (called in capture order).

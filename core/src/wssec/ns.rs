@@ -1,11 +1,9 @@
 //! Namespace URIs of WS-Security, WS-Trust and WS-SecureConversation (see
 //! shared/spec/wcf-secure-conversation.md §2–§3). Match on these, never on prefixes.
 
-pub const WSSE: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+pub const WSSE: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 pub const WSSE11: &str = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd";
-pub const WSU: &str =
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+pub const WSU: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
 pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 pub const SC_2005_02: &str = "http://schemas.xmlsoap.org/ws/2005/02/sc";
