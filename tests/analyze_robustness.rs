@@ -11,7 +11,12 @@ fn sample_captures() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(repo_path("captures"))
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    out.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")));
+    out.retain(|p| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng")
+        )
+    });
     out.sort();
     out
 }
@@ -31,7 +36,10 @@ fn mutated_captures_never_panic() {
             if round % 3 == 0 {
                 data = mutate(&data, &mut rng);
             }
-            let path = dir.path().join(format!("m{round}.{}", capture.extension().unwrap().to_str().unwrap()));
+            let path = dir.path().join(format!(
+                "m{round}.{}",
+                capture.extension().unwrap().to_str().unwrap()
+            ));
             std::fs::write(&path, &data).unwrap();
             let cancel = AtomicBool::new(false);
             match analyze_files(&[path.clone()], &Options::default(), &mut |_| {}, &cancel) {

@@ -13,7 +13,10 @@ fn repo_root() -> PathBuf {
 
 #[test]
 fn missing_file_exits_1_with_a_specific_message() {
-    let out = wcfscope().args(["analyze", "/nonexistent/capture.pcapng"]).output().unwrap();
+    let out = wcfscope()
+        .args(["analyze", "/nonexistent/capture.pcapng"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/capture.pcapng"), "{err}");
@@ -37,7 +40,10 @@ fn empty_and_garbage_files_exit_1() {
 
 #[test]
 fn usage_error_exits_2() {
-    let out = wcfscope().args(["analyze", "--format", "yaml", "x.pcap"]).output().unwrap();
+    let out = wcfscope()
+        .args(["analyze", "--format", "yaml", "x.pcap"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -50,15 +56,28 @@ fn xml_message_file_is_a_one_message_capture() {
         r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://www.w3.org/2005/08/addressing"><s:Header><a:Action s:mustUnderstand="1">http://Microsoft.ServiceModel.Samples/ICalculator/Add</a:Action><a:MessageID>urn:uuid:1</a:MessageID></s:Header><s:Body><Add xmlns="http://Microsoft.ServiceModel.Samples"><n1>1</n1><n2>2</n2></Add></s:Body></s:Envelope>"#,
     )
     .unwrap();
-    let out = wcfscope().arg("analyze").arg(&msg).args(["--format", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = wcfscope()
+        .arg("analyze")
+        .arg(&msg)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["report_version"], 1);
     assert_eq!(report["capture"]["format"], "xml");
     let m = &report["messages"][0];
     assert_eq!(m["kind"], "application");
     assert_eq!(m["soap_version"], "1.2");
-    assert_eq!(m["action"], "http://Microsoft.ServiceModel.Samples/ICalculator/Add");
+    assert_eq!(
+        m["action"],
+        "http://Microsoft.ServiceModel.Samples/ICalculator/Add"
+    );
     assert_eq!(m["message_id"], "urn:uuid:1");
     assert_eq!(m["decryption"], "not-encrypted");
     assert_eq!(m["signature"], "unsigned");
@@ -73,10 +92,17 @@ fn out_writes_the_report_to_a_file() {
     let msg = dir.path().join("m.xml");
     std::fs::write(&msg, r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><x/></e:Body></e:Envelope>"#).unwrap();
     let out_path = dir.path().join("report.json");
-    let out = wcfscope().arg("analyze").arg(&msg).args(["--format", "json", "--out"]).arg(&out_path).output().unwrap();
+    let out = wcfscope()
+        .arg("analyze")
+        .arg(&msg)
+        .args(["--format", "json", "--out"])
+        .arg(&out_path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap();
     assert_eq!(report["messages"][0]["soap_version"], "1.1");
     let _ = repo_root();
 }

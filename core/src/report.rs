@@ -3,10 +3,13 @@
 //! JSON follows the report contract (ARCHITECTURE.md) field for field. Text is a readable
 //! timeline: one line per message, then sessions and diagnostics.
 
+use crate::analyzer::Summary;
 use crate::model::{
-    Decryption, Level, MessageDirection, MessageInfo, MessageKind, Report, SignatureSummary,
+    Decryption, Level, MessageDirection, MessageInfo, MessageKind, Report, SessionInfo,
+    SignatureSummary, Timestamp,
 };
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 /// The report as pretty-printed JSON (contract version 1).
 pub fn to_json(report: &Report) -> String {
@@ -15,13 +18,9 @@ pub fn to_json(report: &Report) -> String {
 
 /// Sets every session key to null and masks UsernameToken passwords (`--redact-keys`).
 pub fn redact(report: &mut Report) {
-    for s in &mut report.sessions {
-        s.key_hex = None;
-    }
+    redact_sessions(&mut report.sessions);
     for m in &mut report.messages {
-        if let Some(body) = &mut m.body {
-            *body = mask_passwords(body);
-        }
+        redact_message(m);
     }
 }
 
@@ -30,9 +29,13 @@ fn mask_passwords(xml: &str) -> String {
     let mut out = String::with_capacity(xml.len());
     let mut rest = xml;
     while let Some(start) = find_password_start(rest) {
-        let Some(gt) = rest[start..].find('>') else { break };
+        let Some(gt) = rest[start..].find('>') else {
+            break;
+        };
         let content_start = start + gt + 1;
-        let Some(end) = rest[content_start..].find("</") else { break };
+        let Some(end) = rest[content_start..].find("</") else {
+            break;
+        };
         out.push_str(&rest[..content_start]);
         out.push_str("****");
         rest = &rest[content_start + end..];
@@ -116,78 +119,114 @@ pub fn to_text(report: &Report) -> String {
             _ => String::new(),
         }
     );
-    let _ = writeln!(out, "{} streams, {} messages, {} sessions", report.streams.len(), report.messages.len(), report.sessions.len());
+    let _ = writeln!(
+        out,
+        "{} streams, {} messages, {} sessions",
+        report.streams.len(),
+        report.messages.len(),
+        report.sessions.len()
+    );
     let _ = writeln!(out);
     let first = report.messages.iter().find_map(|m| m.ts);
     for m in &report.messages {
-        let when = match (m.ts, first) {
-            (Some(t), Some(f)) => format!("{:>+10.6}s", (t.0 - f.0) as f64 / 1e9),
-            _ => format!("{:>11}", "-"),
-        };
-        let arrow = match m.direction {
-            MessageDirection::Request => "->",
-            MessageDirection::Response => "<-",
-        };
-        let stream = m.stream.map(|s| format!("s{s}")).unwrap_or_else(|| "-".into());
-        let mut line = format!(
-            "#{:<4} {when} {stream:>4} {arrow} {:<22} {:<18} {:<10}",
-            m.index,
-            short_name(m),
-            decryption_word(m.decryption),
-            signature_word(m.signature),
-        );
-        if let Some(s) = &m.session {
-            let _ = write!(line, " session {s}");
-        }
-        if !m.complete {
-            line.push_str(" [incomplete]");
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-        for e in &m.errors {
-            let _ = writeln!(out, "        ! {e}");
-        }
+        out.push_str(&message_line(m, first));
     }
-    if !report.sessions.is_empty() {
+    let verdicts: Vec<SignatureSummary> = report.messages.iter().map(|m| m.signature).collect();
+    out.push_str(&sessions_text(
+        &report.sessions,
+        &report.diagnostics,
+        &verdicts,
+    ));
+    out
+}
+
+/// One timeline line (plus its error lines) for a message.
+fn message_line(m: &MessageInfo, first: Option<Timestamp>) -> String {
+    let when = match (m.ts, first) {
+        (Some(t), Some(f)) => format!("{:>+10.6}s", (t.0 - f.0) as f64 / 1e9),
+        _ => format!("{:>11}", "-"),
+    };
+    let arrow = match m.direction {
+        MessageDirection::Request => "->",
+        MessageDirection::Response => "<-",
+    };
+    let stream = m
+        .stream
+        .map(|s| format!("s{s}"))
+        .unwrap_or_else(|| "-".into());
+    let mut line = format!(
+        "#{:<4} {when} {stream:>4} {arrow} {:<22} {:<18} {:<10}",
+        m.index,
+        short_name(m),
+        decryption_word(m.decryption),
+        signature_word(m.signature),
+    );
+    if let Some(s) = &m.session {
+        let _ = write!(line, " session {s}");
+    }
+    if !m.complete {
+        line.push_str(" [incomplete]");
+    }
+    let mut out = format!("{}\n", line.trim_end());
+    for e in &m.errors {
+        let _ = writeln!(out, "        ! {e}");
+    }
+    out
+}
+
+/// The sessions and diagnostics sections; `verdicts` holds each message's signature
+/// verdict by index.
+fn sessions_text(
+    sessions: &[SessionInfo],
+    diagnostics: &[crate::model::Diagnostic],
+    verdicts: &[SignatureSummary],
+) -> String {
+    let mut out = String::new();
+    if !sessions.is_empty() {
         let _ = writeln!(out, "\nSessions:");
-        for s in &report.sessions {
-            let verdicts = verdict_counts(report, &s.messages);
+        for s in sessions {
             let _ = writeln!(
                 out,
                 "  {} ({}), key: {}, {} messages: {}",
                 s.id,
-                s.version.map(|v| format!("{v:?}")).unwrap_or_else(|| "version unknown".into()),
+                s.version
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_else(|| "version unknown".into()),
                 match (&s.key_source, &s.key_hex) {
                     (Some(src), Some(k)) => format!("{k} ({src:?})"),
                     (Some(src), None) => format!("redacted ({src:?})"),
                     _ => "not recovered".into(),
                 },
                 s.messages.len(),
-                verdicts
+                verdict_counts(verdicts, &s.messages),
             );
         }
     }
-    if !report.diagnostics.is_empty() {
+    if !diagnostics.is_empty() {
         let _ = writeln!(out, "\nDiagnostics:");
-        for d in &report.diagnostics {
+        for d in diagnostics {
             let level = match d.level {
                 Level::Info => "info",
                 Level::Warning => "warning",
                 Level::Error => "error",
             };
-            let at = d.msg.map(|m| format!(" (message #{m})")).unwrap_or_default();
+            let at = d
+                .msg
+                .map(|m| format!(" (message #{m})"))
+                .unwrap_or_default();
             let _ = writeln!(out, "  {level}: {}{at}", d.message);
         }
     }
     out
 }
 
-fn verdict_counts(report: &Report, indices: &[usize]) -> String {
+fn verdict_counts(verdicts: &[SignatureSummary], indices: &[usize]) -> String {
     let mut valid = 0;
     let mut invalid = 0;
     let mut no_key = 0;
     let mut other = 0;
-    for m in indices.iter().filter_map(|&i| report.messages.get(i)) {
-        match m.signature {
+    for v in indices.iter().filter_map(|&i| verdicts.get(i)) {
+        match v {
             SignatureSummary::Valid => valid += 1,
             SignatureSummary::Invalid | SignatureSummary::Error => invalid += 1,
             SignatureSummary::NoKey => no_key += 1,
@@ -195,6 +234,130 @@ fn verdict_counts(report: &Report, indices: &[usize]) -> String {
         }
     }
     format!("{valid} valid, {invalid} failed, {no_key} no key, {other} unsigned")
+}
+
+/// Writes the JSON report while the analysis runs: messages as they settle, then the
+/// rest. The object's keys come in a different order than in [`to_json`] (messages first),
+/// which JSON readers do not see.
+pub struct JsonReportWriter<W: Write> {
+    out: W,
+    count: usize,
+    redact: bool,
+}
+
+impl<W: Write> JsonReportWriter<W> {
+    pub fn begin(mut out: W, redact: bool) -> io::Result<Self> {
+        out.write_all(b"{\"report_version\":1,\"messages\":[")?;
+        Ok(JsonReportWriter {
+            out,
+            count: 0,
+            redact,
+        })
+    }
+
+    pub fn message(&mut self, m: &MessageInfo) -> io::Result<()> {
+        let mut m = m.clone();
+        if self.redact {
+            redact_message(&mut m);
+        }
+        self.out
+            .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut self.out, &m).map_err(io::Error::other)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn end(mut self, summary: &Summary) -> io::Result<W> {
+        let mut sessions = summary.sessions.clone();
+        if self.redact {
+            redact_sessions(&mut sessions);
+        }
+        self.out.write_all(b"\n],\n\"capture\":")?;
+        serde_json::to_writer(&mut self.out, &summary.capture).map_err(io::Error::other)?;
+        self.out.write_all(b",\n\"streams\":")?;
+        serde_json::to_writer(&mut self.out, &summary.streams).map_err(io::Error::other)?;
+        self.out.write_all(b",\n\"sessions\":")?;
+        serde_json::to_writer(&mut self.out, &sessions).map_err(io::Error::other)?;
+        self.out.write_all(b",\n\"diagnostics\":")?;
+        serde_json::to_writer(&mut self.out, &summary.diagnostics).map_err(io::Error::other)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Writes the text timeline while the analysis runs: one line per message as it settles,
+/// then sessions and diagnostics.
+pub struct TextReportWriter<W: Write> {
+    out: W,
+    first_ts: Option<Timestamp>,
+    /// Each message's signature verdict by index, for the sessions' verdict counts.
+    verdicts: Vec<SignatureSummary>,
+    redact: bool,
+}
+
+impl<W: Write> TextReportWriter<W> {
+    pub fn begin(mut out: W, title: &str, redact: bool) -> io::Result<Self> {
+        writeln!(out, "{title}")?;
+        Ok(TextReportWriter {
+            out,
+            first_ts: None,
+            verdicts: Vec::new(),
+            redact,
+        })
+    }
+
+    pub fn message(&mut self, m: &MessageInfo) -> io::Result<()> {
+        if self.first_ts.is_none() {
+            self.first_ts = m.ts;
+        }
+        if self.verdicts.len() <= m.index {
+            self.verdicts
+                .resize(m.index + 1, SignatureSummary::Unsigned);
+        }
+        self.verdicts[m.index] = m.signature;
+        write!(self.out, "{}", message_line(m, self.first_ts))
+    }
+
+    pub fn end(mut self, summary: &Summary) -> io::Result<W> {
+        let mut sessions = summary.sessions.clone();
+        if self.redact {
+            redact_sessions(&mut sessions);
+        }
+        let c = &summary.capture;
+        writeln!(
+            self.out,
+            "\n{:?}, {} packets{}; {} streams, {} messages, {} sessions",
+            c.format,
+            c.packets,
+            match (c.first_ts, c.last_ts) {
+                (Some(a), Some(b)) => format!(", {a} .. {b}"),
+                _ => String::new(),
+            },
+            summary.streams.len(),
+            self.verdicts.len(),
+            sessions.len()
+        )?;
+        write!(
+            self.out,
+            "{}",
+            sessions_text(&sessions, &summary.diagnostics, &self.verdicts)
+        )?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+fn redact_message(m: &mut MessageInfo) {
+    if let Some(body) = &mut m.body {
+        *body = mask_passwords(body);
+    }
+}
+
+fn redact_sessions(sessions: &mut [SessionInfo]) {
+    for s in sessions {
+        s.key_hex = None;
+    }
 }
 
 #[cfg(test)]

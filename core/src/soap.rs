@@ -93,17 +93,29 @@ impl Envelope {
         let fault = child_elements(&doc, body)
             .find(|&c| is(&doc, c, soap_ns, "Fault"))
             .map(|f| read_fault(&doc, f, version));
-        Ok(Envelope { doc, version, envelope, header, body, addressing, fault })
+        Ok(Envelope {
+            doc,
+            version,
+            envelope,
+            header,
+            body,
+            addressing,
+            fault,
+        })
     }
 
     /// Header blocks in document order.
     pub fn header_blocks(&self) -> Vec<NodeId> {
-        self.header.map(|h| child_elements(&self.doc, h).collect()).unwrap_or_default()
+        self.header
+            .map(|h| child_elements(&self.doc, h).collect())
+            .unwrap_or_default()
     }
 
     /// The first wsse:Security header block, if any.
     pub fn security_header(&self) -> Option<NodeId> {
-        self.header_blocks().into_iter().find(|&b| is(&self.doc, b, WSSE_NS, "Security"))
+        self.header_blocks()
+            .into_iter()
+            .find(|&b| is(&self.doc, b, WSSE_NS, "Security"))
     }
 
     /// The first element inside the Body.
@@ -113,7 +125,8 @@ impl Envelope {
 
     /// True when the Body's content is an xenc:EncryptedData (encrypted on the wire).
     pub fn body_encrypted(&self) -> bool {
-        self.body_first_child().is_some_and(|c| is(&self.doc, c, XMLENC_NS, "EncryptedData"))
+        self.body_first_child()
+            .is_some_and(|c| is(&self.doc, c, XMLENC_NS, "EncryptedData"))
     }
 
     /// The Body's inner XML exactly as on the wire.
@@ -144,16 +157,22 @@ pub fn action_from_http(http: &HttpMessage) -> Option<String> {
         }
     }
     let ct = http.content_type()?;
-    ct.split(';').skip(1).find_map(|param| {
-        let (name, value) = param.split_once('=')?;
-        name.trim().eq_ignore_ascii_case("action").then(|| value.trim().trim_matches('"').to_string())
-    })
-    .filter(|v| !v.is_empty())
+    ct.split(';')
+        .skip(1)
+        .find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("action")
+                .then(|| value.trim().trim_matches('"').to_string())
+        })
+        .filter(|v| !v.is_empty())
 }
 
 /// WS-Trust / WS-SecureConversation namespace bases whose actions we classify.
-const TRUST_BASES: [&str; 2] =
-    ["http://schemas.xmlsoap.org/ws/2005/02/trust/", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/"];
+const TRUST_BASES: [&str; 2] = [
+    "http://schemas.xmlsoap.org/ws/2005/02/trust/",
+    "http://docs.oasis-open.org/ws-sx/ws-trust/200512/",
+];
 
 /// Classifies a message into the report contract's `kind`.
 ///
@@ -186,12 +205,10 @@ fn classify_action(action: &str, env: &Envelope) -> Option<MessageKind> {
         "RSTR/SCT/Amend" => MessageKind::SctAmendResponse,
         // Generic Issue: WCF's TLSNego/SPNEGO negotiation legs; other stacks may issue an
         // SCT with it, which the Body then says (TokenType sct, no BinaryExchange).
-        "RST/Issue" | "RSTR/Issue" | "RSTRC/IssueFinal" => {
-            match classify_body(env) {
-                Some(k @ (MessageKind::SctIssue | MessageKind::SctIssueResponse)) => k,
-                _ => MessageKind::Negotiation,
-            }
-        }
+        "RST/Issue" | "RSTR/Issue" | "RSTRC/IssueFinal" => match classify_body(env) {
+            Some(k @ (MessageKind::SctIssue | MessageKind::SctIssueResponse)) => k,
+            _ => MessageKind::Negotiation,
+        },
         "RST/Cancel" => MessageKind::SctCancel,
         "RSTR/Cancel" => MessageKind::SctCancelResponse,
         "RST/Renew" => MessageKind::SctRenew,
@@ -206,7 +223,10 @@ fn classify_body(env: &Envelope) -> Option<MessageKind> {
     let first = env.body_first_child()?;
     let el = element(doc, first)?;
     let ns = el.name.ns.as_deref()?;
-    if !TRUST_BASES.iter().any(|b| ns.starts_with(b.trim_end_matches('/'))) {
+    if !TRUST_BASES
+        .iter()
+        .any(|b| ns.starts_with(b.trim_end_matches('/')))
+    {
         return None;
     }
     let any_desc = |local: &str| descendants(doc, first).any(|d| local_is(doc, d, local));
@@ -248,8 +268,12 @@ fn classify_body(env: &Envelope) -> Option<MessageKind> {
 fn read_addressing(doc: &Document, header: NodeId) -> Addressing {
     let mut a = Addressing::default();
     for block in child_elements(doc, header) {
-        let Some(el) = element(doc, block) else { continue };
-        let Some(ns) = el.name.ns.as_deref() else { continue };
+        let Some(el) = element(doc, block) else {
+            continue;
+        };
+        let Some(ns) = el.name.ns.as_deref() else {
+            continue;
+        };
         if !WSA_NAMESPACES.contains(&ns) {
             continue;
         }
@@ -272,7 +296,9 @@ fn read_addressing(doc: &Document, header: NodeId) -> Addressing {
 }
 
 fn read_fault(doc: &Document, fault: NodeId, version: SoapVersion) -> Fault {
-    let child = |parent: NodeId, local: &str| child_elements(doc, parent).find(|&c| local_is(doc, c, local));
+    let child = |parent: NodeId, local: &str| {
+        child_elements(doc, parent).find(|&c| local_is(doc, c, local))
+    };
     match version {
         SoapVersion::Soap11 => Fault {
             code: child(fault, "faultcode").map(|c| text(doc, c).trim().to_string()),
@@ -315,7 +341,9 @@ pub(crate) fn child_elements(doc: &Document, id: NodeId) -> impl Iterator<Item =
 
 /// Element descendants of `id` (not `id` itself), in document order.
 pub(crate) fn descendants(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-    doc.descendants(id).into_iter().filter(move |&d| doc.element(d).is_some())
+    doc.descendants(id)
+        .into_iter()
+        .filter(move |&d| doc.element(d).is_some())
 }
 
 pub(crate) fn is(doc: &Document, id: NodeId, ns: &str, local: &str) -> bool {

@@ -87,3 +87,4 @@ pub fn mutate(data: &[u8], rng: &mut Rng) -> Vec<u8> {
     }
     out
 }
+pub mod whitespace;

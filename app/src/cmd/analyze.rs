@@ -1,16 +1,14 @@
 //! `wcfscope analyze`: the headless report (text timeline or the JSON contract).
 
 use anyhow::Context;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use wcfscope_core::analyzer::{analyze_files, AnalyzeError, Options};
-use wcfscope_core::report;
+use wcfscope_core::analyzer::{AnalyzeError, Options};
+use wcfscope_core::keys::parse_sct_key_arg;
+use wcfscope_core::report::{JsonReportWriter, TextReportWriter};
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use super::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -39,50 +37,81 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut sct_keys = Vec::new();
     for spec in &args.sct_keys {
-        sct_keys.push(parse_sct_key(spec)?);
+        let (id, key) = parse_sct_key_arg(spec)?;
+        sct_keys.push((id, key.to_vec()));
     }
     let options = Options {
         keys: args.keys.clone(),
         sct_keys,
         clock_skew_secs: args.clock_skew,
         redact_keys: args.redact_keys,
+        skip_details: true,
+    };
+    let out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let cancel = AtomicBool::new(false);
-    let mut analysis = match analyze_files(&args.files, &options, &mut |_| {}, &cancel) {
-        Ok(a) => a,
-        Err(AnalyzeError::Unreadable(why)) => {
-            eprintln!("wcfscope: {why}");
-            return Ok(1);
+    let title = args
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Messages are written as they settle, so a capture of any size streams through.
+    let mut writer = match args.format {
+        Format::Json => Writer::Json(JsonReportWriter::begin(out, args.redact_keys)?),
+        Format::Text => Writer::Text(TextReportWriter::begin(out, &title, args.redact_keys)?),
+    };
+    let mut write_error = None;
+    let result =
+        wcfscope_core::analyzer::run(&args.files, &options, &mut |_| {}, &cancel, &mut |s| {
+            if write_error.is_none() {
+                if let Err(e) = writer.message(&s.info) {
+                    write_error = Some(e);
+                }
+            }
+        });
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write the report");
+    }
+    match result {
+        Ok(summary) => {
+            writer.end(&summary).context("cannot write the report")?;
+            Ok(0)
         }
-        Err(e) => return Err(e.into()),
-    };
-    if args.redact_keys {
-        report::redact(&mut analysis.report);
+        Err(AnalyzeError::Unreadable(why)) => {
+            // Nothing was written but the report's opening: leave no half file behind.
+            drop(writer);
+            if let Some(path) = &args.out {
+                let _ = std::fs::remove_file(path);
+            }
+            eprintln!("wcfscope: {why}");
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
     }
-    let text = match args.format {
-        Format::Json => report::to_json(&analysis.report) + "\n",
-        Format::Text => report::to_text(&analysis.report),
-    };
-    match &args.out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
-    }
-    Ok(0)
 }
 
-/// `ID=HEX` → (ID, key bytes). The ID itself may contain '=' only before the last one.
-fn parse_sct_key(spec: &str) -> anyhow::Result<(String, Vec<u8>)> {
-    let (id, hex) = spec
-        .rsplit_once('=')
-        .with_context(|| format!("--sct-key {spec:?}: expected ID=HEX"))?;
-    let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-    if hex.len() % 2 != 0 || hex.is_empty() {
-        anyhow::bail!("--sct-key {id}: the key must be an even number of hex digits");
+enum Writer {
+    Json(JsonReportWriter<Box<dyn Write>>),
+    Text(TextReportWriter<Box<dyn Write>>),
+}
+
+impl Writer {
+    fn message(&mut self, m: &wcfscope_core::model::MessageInfo) -> std::io::Result<()> {
+        match self {
+            Writer::Json(w) => w.message(m),
+            Writer::Text(w) => w.message(m),
+        }
     }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<Vec<u8>, _>>()
-        .with_context(|| format!("--sct-key {id}: not hex"))?;
-    Ok((id.trim().to_string(), bytes))
+    fn end(self, summary: &wcfscope_core::analyzer::Summary) -> std::io::Result<()> {
+        match self {
+            Writer::Json(w) => w.end(summary).map(drop),
+            Writer::Text(w) => w.end(summary).map(drop),
+        }
+    }
 }

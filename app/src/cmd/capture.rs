@@ -4,11 +4,7 @@
 
 use std::path::PathBuf;
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+use super::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -51,7 +47,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     use anyhow::Context;
     use std::time::{Duration, Instant};
     use wcfscope_core::analyzer::{Analyzer, Options};
-    use wcfscope_core::live::{list_devices, CaptureWriter, LiveCapture, LiveConfig, LiveEvent, SaveFormat};
+    use wcfscope_core::live::{
+        list_devices, CaptureWriter, LiveCapture, LiveConfig, LiveEvent, SaveFormat,
+    };
     use wcfscope_core::model::CaptureFormat;
     use wcfscope_core::report::short_name;
 
@@ -80,16 +78,26 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     };
     let mut writer = match &args.write {
         Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-            Some(CaptureWriter::new(std::io::BufWriter::new(file), SaveFormat::for_path(path), config.snaplen as u32)?)
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Some(CaptureWriter::new(
+                std::io::BufWriter::new(file),
+                SaveFormat::for_path(path),
+                config.snaplen as u32,
+            )?)
         }
         None => None,
     };
-    let options = Options { keys: args.keys.clone(), ..Options::default() };
+    let options = Options {
+        keys: args.keys.clone(),
+        skip_details: true,
+        ..Options::default()
+    };
     let mut analyzer = Analyzer::new(format!("live:{interface}"), CaptureFormat::Pcapng, options);
-    let deadline = args.duration.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = args
+        .duration
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let mut packets = 0u64;
-    let mut printed = 0usize;
     let print = |m: &wcfscope_core::model::MessageInfo, format: Format| match format {
         Format::Json => println!("{}", serde_json::to_string(m).unwrap_or_default()),
         Format::Text => println!(
@@ -100,7 +108,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             short_name(m),
             m.decryption,
             m.signature,
-            m.session.as_deref().map(|s| format!(" session {s}")).unwrap_or_default()
+            m.session
+                .as_deref()
+                .map(|s| format!(" session {s}"))
+                .unwrap_or_default()
         ),
     };
     loop {
@@ -111,18 +122,22 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Ok(LiveEvent::Packet(p)) => {
                 packets += 1;
                 if let Some(w) = writer.as_mut() {
-                    w.write_packet(&p).context("cannot write the capture file")?;
+                    w.write_packet(&p)
+                        .context("cannot write the capture file")?;
                 }
                 analyzer.push_packet(&p);
-                for m in analyzer.drain_new_messages() {
-                    print(&m, args.format);
-                    printed += 1;
+                for s in analyzer.take_settled() {
+                    print(&s.info, args.format);
                 }
                 if args.count.is_some_and(|c| packets >= c) {
                     capture.request_stop();
                 }
             }
-            Ok(LiveEvent::Stats { received, dropped, if_dropped }) => {
+            Ok(LiveEvent::Stats {
+                received,
+                dropped,
+                if_dropped,
+            }) => {
                 if dropped > 0 || if_dropped > 0 {
                     eprintln!("wcfscope: {received} received, {dropped} dropped by the kernel, {if_dropped} by the interface");
                 }
@@ -132,15 +147,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
     }
-    let analysis = analyzer.finish();
-    // Messages completed only by the end of the capture (e.g. a response cut short).
-    for m in analysis.report.messages.iter().skip(printed) {
-        print(m, args.format);
+    let total = analyzer.message_count();
+    // Messages settled only by the end of the capture (e.g. a request never answered).
+    let (rest, summary) = analyzer.finish_parts();
+    for s in rest {
+        print(&s.info, args.format);
     }
     eprintln!(
-        "wcfscope: {packets} packets, {} messages, {} sessions",
-        analysis.report.messages.len(),
-        analysis.report.sessions.len()
+        "wcfscope: {packets} packets, {total} messages, {} sessions",
+        summary.sessions.len()
     );
     Ok(0)
 }

@@ -2,8 +2,15 @@
 //! returning the process exit status.
 
 pub mod analyze;
-pub mod capture;
 pub mod c14n;
+pub mod capture;
 pub mod decrypt;
 pub mod gui;
 pub mod verify;
+
+/// Output format of `analyze` and `capture`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}

@@ -8,7 +8,9 @@ pub mod source;
 
 pub use save::{CaptureWriter, SaveFormat};
 #[cfg(feature = "live")]
-pub use source::{check_filter, list_devices, DeviceInfo, LiveCapture, LiveConfig, LiveError, LiveEvent};
+pub use source::{
+    check_filter, list_devices, DeviceInfo, LiveCapture, LiveConfig, LiveError, LiveEvent,
+};
 
 /// What to tell a user whose platform cannot capture at all (a build without libpcap).
 pub const NO_LIVE_SUPPORT: &str = "this build of wcfscope has no live capture (built without the `live` feature); \

@@ -49,7 +49,13 @@ pub struct CaptureWriter<W: Write> {
 
 impl<W: Write> CaptureWriter<W> {
     pub fn new(out: W, format: SaveFormat, snaplen: u32) -> io::Result<CaptureWriter<W>> {
-        let mut w = CaptureWriter { out, format, interfaces: Vec::new(), pcap_link: None, snaplen };
+        let mut w = CaptureWriter {
+            out,
+            format,
+            interfaces: Vec::new(),
+            pcap_link: None,
+            snaplen,
+        };
         if format == SaveFormat::Pcapng {
             w.write_shb()?;
         }
@@ -160,7 +166,7 @@ impl<W: Write> CaptureWriter<W> {
 }
 
 fn pad4(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
 }

@@ -31,7 +31,12 @@ pub struct LiveConfig {
 
 impl LiveConfig {
     pub fn new(interface: impl Into<String>) -> LiveConfig {
-        LiveConfig { interface: interface.into(), snaplen: 262_144, promiscuous: true, filter: None }
+        LiveConfig {
+            interface: interface.into(),
+            snaplen: 262_144,
+            promiscuous: true,
+            filter: None,
+        }
     }
 }
 
@@ -41,7 +46,11 @@ pub enum LiveEvent {
     Packet(Packet),
     /// Kernel and interface counters: packets received, dropped by the kernel (buffer full),
     /// dropped by the interface.
-    Stats { received: u32, dropped: u32, if_dropped: u32 },
+    Stats {
+        received: u32,
+        dropped: u32,
+        if_dropped: u32,
+    },
     Error(String),
     /// The worker ended (stop requested, or the device went away).
     Stopped,
@@ -50,7 +59,11 @@ pub enum LiveEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     #[error("capturing on {interface} is not permitted: {detail}\n{fix}")]
-    Permission { interface: String, detail: String, fix: &'static str },
+    Permission {
+        interface: String,
+        detail: String,
+        fix: &'static str,
+    },
     #[error("no capture device named {0:?} (see `wcfscope capture --list`)")]
     NoSuchDevice(String),
     #[error("invalid capture filter {filter:?}: {detail}")]
@@ -105,7 +118,12 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, LiveError> {
                     _ => a.addr.to_string(),
                 })
                 .collect();
-            DeviceInfo { name: d.name, description: d.desc, addresses, flags }
+            DeviceInfo {
+                name: d.name,
+                description: d.desc,
+                addresses,
+                flags,
+            }
         })
         .collect())
 }
@@ -113,11 +131,16 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, LiveError> {
 /// Checks a BPF expression with libpcap's own compiler (for Ethernet framing), before a
 /// capture starts.
 pub fn check_filter(filter: &str) -> Result<(), LiveError> {
-    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET)
-        .map_err(|e| LiveError::BadFilter { filter: filter.into(), detail: e.to_string() })?;
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).map_err(|e| LiveError::BadFilter {
+        filter: filter.into(),
+        detail: e.to_string(),
+    })?;
     dead.compile(filter, true)
         .map(|_| ())
-        .map_err(|e| LiveError::BadFilter { filter: filter.into(), detail: e.to_string() })
+        .map_err(|e| LiveError::BadFilter {
+            filter: filter.into(),
+            detail: e.to_string(),
+        })
 }
 
 /// A running capture. Dropping it stops the worker.
@@ -151,7 +174,10 @@ impl LiveCapture {
             .and_then(|c| c.setnonblock())
             .map_err(|e| open_error(&config.interface, e))?;
         if let Some(f) = config.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            cap.filter(f, true).map_err(|e| LiveError::BadFilter { filter: f.into(), detail: e.to_string() })?;
+            cap.filter(f, true).map_err(|e| LiveError::BadFilter {
+                filter: f.into(),
+                detail: e.to_string(),
+            })?;
         }
         let link = link_type(cap.get_datalink().0);
         let (tx, rx) = mpsc::channel();
@@ -166,8 +192,10 @@ impl LiveCapture {
                     match cap.next_packet() {
                         Ok(p) => {
                             number += 1;
+                            // time_t and suseconds_t differ in width across platforms.
+                            #[allow(clippy::useless_conversion)]
                             let ts = Timestamp::from_secs_nanos(
-                                p.header.ts.tv_sec as i64,
+                                i64::from(p.header.ts.tv_sec),
                                 (p.header.ts.tv_usec as u32).saturating_mul(1000),
                             );
                             let packet = Packet {
@@ -183,7 +211,9 @@ impl LiveCapture {
                                 break;
                             }
                         }
-                        Err(pcap::Error::TimeoutExpired) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                        Err(pcap::Error::TimeoutExpired) => {
+                            std::thread::sleep(std::time::Duration::from_millis(5))
+                        }
                         Err(e) => {
                             let _ = tx.send(LiveEvent::Error(e.to_string()));
                             break;
@@ -201,12 +231,24 @@ impl LiveCapture {
                     }
                 }
                 if let Ok(s) = cap.stats() {
-                    let _ = tx.send(LiveEvent::Stats { received: s.received, dropped: s.dropped, if_dropped: s.if_dropped });
+                    let _ = tx.send(LiveEvent::Stats {
+                        received: s.received,
+                        dropped: s.dropped,
+                        if_dropped: s.if_dropped,
+                    });
                 }
                 let _ = tx.send(LiveEvent::Stopped);
             })
-            .map_err(|e| LiveError::Open { interface: config.interface.clone(), detail: e.to_string() })?;
-        Ok(LiveCapture { events: rx, stop, worker: Some(worker), link })
+            .map_err(|e| LiveError::Open {
+                interface: config.interface.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(LiveCapture {
+            events: rx,
+            stop,
+            worker: Some(worker),
+            link,
+        })
     }
 
     /// Asks the worker to stop; it sends `Stats` and `Stopped` and ends within ~100 ms.
@@ -235,12 +277,22 @@ impl Drop for LiveCapture {
 fn open_error(interface: &str, e: pcap::Error) -> LiveError {
     let detail = e.to_string();
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("permission") || lower.contains("not permitted") || lower.contains("access is denied") {
-        LiveError::Permission { interface: interface.into(), detail, fix: permission_fix() }
+    if lower.contains("permission")
+        || lower.contains("not permitted")
+        || lower.contains("access is denied")
+    {
+        LiveError::Permission {
+            interface: interface.into(),
+            detail,
+            fix: permission_fix(),
+        }
     } else if lower.contains("no such device") {
         LiveError::NoSuchDevice(interface.into())
     } else {
-        LiveError::Open { interface: interface.into(), detail }
+        LiveError::Open {
+            interface: interface.into(),
+            detail,
+        }
     }
 }
 

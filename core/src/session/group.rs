@@ -1,6 +1,8 @@
-//! Groups messages into sessions by SecurityContextToken Identifier.
+//! Groups messages into sessions by SecurityContextToken Identifier, incrementally: each
+//! message is added once it is settled (its pairing known), in index order.
 
 use crate::model::{MessageDirection, MessageInfo, MessageKind, ScVersion, SessionInfo};
+use std::collections::HashMap;
 
 /// What the earlier stages saw of a message that ties it to a session.
 #[derive(Debug, Clone, Default)]
@@ -14,31 +16,25 @@ pub struct SessionClues {
     pub server: Option<String>,
 }
 
-/// Sets each message's `session` and builds the session list, in order of first
-/// appearance. An RST/SCT request belongs to the SCT its paired response issued.
-pub fn group_sessions(messages: &mut [MessageInfo], clues: &[SessionClues]) -> Vec<SessionInfo> {
-    for (i, m) in messages.iter_mut().enumerate() {
-        m.session = clues.get(i).and_then(|c| c.scts.first().cloned());
-    }
-    // The RST carries no SCT yet: it belongs to the session its response created.
-    for i in 0..messages.len() {
-        if messages[i].kind != MessageKind::SctIssue || messages[i].session.is_some() {
-            continue;
-        }
-        let Some(resp) = messages[i].paired_with else { continue };
-        if let Some(s) = messages.get(resp).and_then(|r| r.session.clone()) {
-            messages[i].session = Some(s);
-        }
-    }
-    let mut sessions: Vec<SessionInfo> = Vec::new();
-    for (i, m) in messages.iter().enumerate() {
-        let Some(id) = m.session.clone() else { continue };
-        let clue = clues.get(i);
-        let pos = match sessions.iter().position(|s| s.id == id) {
-            Some(p) => p,
+/// The sessions seen so far, in order of first appearance.
+#[derive(Debug, Default)]
+pub struct SessionRegistry {
+    sessions: Vec<SessionInfo>,
+    by_id: HashMap<String, usize>,
+}
+
+impl SessionRegistry {
+    /// Records a settled message. Its `session` must already be set (see
+    /// [`session_of`]); messages of no session are ignored.
+    pub fn add(&mut self, m: &MessageInfo, clue: &SessionClues) {
+        let Some(id) = m.session.clone() else {
+            return;
+        };
+        let pos = match self.by_id.get(&id) {
+            Some(&p) => p,
             None => {
-                sessions.push(SessionInfo {
-                    id,
+                self.sessions.push(SessionInfo {
+                    id: id.clone(),
                     instance: None,
                     version: None,
                     key_hex: None,
@@ -49,27 +45,45 @@ pub fn group_sessions(messages: &mut [MessageInfo], clues: &[SessionClues]) -> V
                     cancelled_by_msg: None,
                     messages: Vec::new(),
                 });
-                sessions.len() - 1
+                self.by_id.insert(id, self.sessions.len() - 1);
+                self.sessions.len() - 1
             }
         };
-        let s = &mut sessions[pos];
-        s.messages.push(i);
+        let s = &mut self.sessions[pos];
+        s.messages.push(m.index);
         if s.version.is_none() {
-            s.version = clue.and_then(|c| c.version);
+            s.version = clue.version;
         }
         if s.client.is_none() && m.stream.is_some() {
-            s.client = clue.and_then(|c| c.client.clone());
-            s.server = clue.and_then(|c| c.server.clone());
+            s.client = clue.client.clone();
+            s.server = clue.server.clone();
         }
         match (m.kind, m.direction) {
             (MessageKind::SctIssue, MessageDirection::Request) if s.issued_by_msg.is_none() => {
-                s.issued_by_msg = Some(i)
+                s.issued_by_msg = Some(m.index)
             }
             (MessageKind::SctCancel, MessageDirection::Request) if s.cancelled_by_msg.is_none() => {
-                s.cancelled_by_msg = Some(i)
+                s.cancelled_by_msg = Some(m.index)
             }
             _ => {}
         }
     }
-    sessions
+
+    pub fn into_sessions(self) -> Vec<SessionInfo> {
+        self.sessions
+    }
+}
+
+/// The session a message belongs to: the first SCT it refers to; for an RST/SCT request
+/// (which carries no SCT yet), the SCT its paired response issued.
+pub fn session_of(
+    clue: &SessionClues,
+    kind: MessageKind,
+    paired_response_clue: Option<&SessionClues>,
+) -> Option<String> {
+    clue.scts.first().cloned().or_else(|| {
+        (kind == MessageKind::SctIssue)
+            .then(|| paired_response_clue.and_then(|c| c.scts.first().cloned()))
+            .flatten()
+    })
 }

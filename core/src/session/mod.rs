@@ -1,11 +1,13 @@
-//! WS-Trust / WS-SecureConversation: the SCT registry, bootstrap replay and per-message
-//! processing in capture order.
-//!
-//! `group` ties messages to the sessions (SCTs) they belong to from what is visible in
-//! clear; the security stage refines this with what decryption reveals.
+//! Secure sessions: the security stage (per-message WS-Security processing in capture
+//! order, bootstrap replay, SCT key registry) and the grouping of messages into sessions.
+//! The security stage refines grouping with what decryption reveals.
 
+pub mod checks;
 pub mod group;
+pub mod keystore;
+pub mod registry;
+pub mod resolver;
 pub mod security;
 
-pub use group::{group_sessions, SessionClues};
+pub use group::{session_of, SessionClues, SessionRegistry};
 pub use security::{MessageContext, SecurityStage};

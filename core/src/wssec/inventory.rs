@@ -4,7 +4,8 @@
 
 use super::ns::{is_sc, DSIG, WSSE, WSU, XENC};
 use crate::model::{
-    DerivedKeyInfo, ReferenceInfo, SecurityInfo, SignatureInfo, SignatureRole, SignatureVerdict, TokenInfo,
+    DerivedKeyInfo, ReferenceInfo, SecurityInfo, SignatureInfo, SignatureRole, SignatureVerdict,
+    TokenInfo,
 };
 use crate::soap::{child_elements, descendants, element, is, text, Envelope};
 use crate::xml::{Document, NodeId};
@@ -16,7 +17,9 @@ pub fn inventory(env: &Envelope) -> SecurityInfo {
     let doc = &env.doc;
     if let Some(sec) = env.security_header() {
         for item in child_elements(doc, sec) {
-            let Some(el) = element(doc, item) else { continue };
+            let Some(el) = element(doc, item) else {
+                continue;
+            };
             let ns = el.name.ns.as_deref();
             let local = el.name.local.as_str();
             let id = wsu_id(doc, item);
@@ -30,7 +33,11 @@ pub fn inventory(env: &Envelope) -> SecurityInfo {
                     let user = child_elements(doc, item)
                         .find(|&c| is(doc, c, WSSE, "Username"))
                         .map(|c| text(doc, c).trim().to_string());
-                    info.tokens.push(TokenInfo { id, token_type: "username".into(), reference: user })
+                    info.tokens.push(TokenInfo {
+                        id,
+                        token_type: "username".into(),
+                        reference: user,
+                    })
                 }
                 (Some(XENC), "EncryptedKey") => info.tokens.push(TokenInfo {
                     id: attr(doc, item, None, "Id").or(id),
@@ -44,7 +51,9 @@ pub fn inventory(env: &Envelope) -> SecurityInfo {
                         .find(|&c| element(doc, c).is_some_and(|e| e.name.local == "Identifier"))
                         .map(|c| text(doc, c).trim().to_string()),
                 }),
-                (ns, "DerivedKeyToken") if is_sc(ns) => info.derived_keys.push(derived_key(doc, item, id)),
+                (ns, "DerivedKeyToken") if is_sc(ns) => {
+                    info.derived_keys.push(derived_key(doc, item, id))
+                }
                 _ => {}
             }
         }
@@ -52,7 +61,11 @@ pub fn inventory(env: &Envelope) -> SecurityInfo {
     let mut first_signature = true;
     for node in descendants(doc, env.envelope) {
         if is(doc, node, DSIG, "Signature") {
-            let role = if first_signature { SignatureRole::Primary } else { SignatureRole::Endorsing };
+            let role = if first_signature {
+                SignatureRole::Primary
+            } else {
+                SignatureRole::Endorsing
+            };
             first_signature = false;
             info.signatures.push(signature(doc, node, role));
         }
@@ -72,7 +85,9 @@ pub fn sct_references(env: &Envelope) -> Vec<String> {
         }
     };
     for node in descendants(doc, env.envelope) {
-        let Some(el) = element(doc, node) else { continue };
+        let Some(el) = element(doc, node) else {
+            continue;
+        };
         if el.name.local == "SecurityContextToken" && is_sc(el.name.ns.as_deref()) {
             if let Some(i) = child_elements(doc, node)
                 .find(|&c| element(doc, c).is_some_and(|e| e.name.local == "Identifier"))
@@ -82,7 +97,9 @@ pub fn sct_references(env: &Envelope) -> Vec<String> {
         } else if el.name.local == "Reference" && el.name.ns.as_deref() == Some(WSSE) {
             let uri = attr(doc, node, None, "URI").unwrap_or_default();
             let value_type = attr(doc, node, None, "ValueType").unwrap_or_default();
-            if !uri.starts_with('#') && (value_type.ends_with("/sct") || uri.starts_with("urn:uuid:")) {
+            if !uri.starts_with('#')
+                && (value_type.ends_with("/sct") || uri.starts_with("urn:uuid:"))
+            {
                 push(uri);
             }
         }
@@ -93,7 +110,10 @@ pub fn sct_references(env: &Envelope) -> Vec<String> {
 fn derived_key(doc: &Document, dkt: NodeId, id: Option<String>) -> DerivedKeyInfo {
     let child_text = |local: &str| {
         child_elements(doc, dkt)
-            .find(|&c| element(doc, c).is_some_and(|e| e.name.local == local && is_sc(e.name.ns.as_deref())))
+            .find(|&c| {
+                element(doc, c)
+                    .is_some_and(|e| e.name.local == local && is_sc(e.name.ns.as_deref()))
+            })
             .map(|c| text(doc, c).trim().to_string())
     };
     let properties_label = || {

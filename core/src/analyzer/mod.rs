@@ -1,0 +1,269 @@
+//! Drives the pipeline stages over a source and builds the report.
+//!
+//! [`Analyzer`] is fed packets (from a file or a live device) or whole .xml messages and
+//! pushes them through `net` → `transport` → `soap` → `wssec`/`session`. Messages come out
+//! as soon as they are *settled* (their pairing and session known), so a capture of any
+//! size is analysed in bounded memory. [`run`] drives a file through it and hands each
+//! settled message to a callback (the CLI streams them out); [`analyze_files`] collects
+//! everything into an [`Analysis`] (the GUI).
+
+mod message;
+mod pipeline;
+
+pub use pipeline::{Analyzer, Settled, Summary};
+
+use crate::capture::{sniff_format, FileSource, SourceEvent};
+use crate::model::{CaptureFormat, MessageDetail, MessageInfo, Report, REPORT_VERSION};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How to analyse.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Key specifications as the CLI takes them: `PATH[:PASSWORD]` or `hex:HEX`.
+    pub keys: Vec<String>,
+    /// Session keys the user typed: (SCT Identifier, key bytes).
+    pub sct_keys: Vec<(String, Vec<u8>)>,
+    /// Allowed clock skew for Timestamp checks, in seconds (default 300).
+    pub clock_skew_secs: Option<u64>,
+    /// Replace every `key_hex` in the report by null.
+    pub redact_keys: bool,
+    /// Leave `MessageDetail`s empty (the CLI has no use for raw bytes and decrypted views).
+    pub skip_details: bool,
+}
+
+/// Progress of a long analysis, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub packets: u64,
+    pub messages: usize,
+}
+
+/// Why nothing at all could be analysed (everything else is a diagnostic in the report).
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// The result of an analysis.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub report: Report,
+    /// One per message, same indices as `report.messages`.
+    pub details: Vec<MessageDetail>,
+}
+
+/// Largest .xml message file accepted.
+const MAX_XML_FILE: u64 = 64 * 1024 * 1024;
+/// Report progress (and look at the cancel flag) every this many packets.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// Analyses one capture file, or several .xml files (each one SOAP envelope) taken in
+/// order as one conversation, and collects the whole analysis.
+pub fn analyze_files(
+    paths: &[PathBuf],
+    options: &Options,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+) -> Result<Analysis, AnalyzeError> {
+    let mut messages = Vec::new();
+    let mut details = Vec::new();
+    let summary = run(paths, options, on_progress, cancel, &mut |s: Settled| {
+        messages.push(s.info);
+        details.push(s.detail);
+    })?;
+    Ok(Analysis {
+        report: summary.into_report(messages),
+        details,
+    })
+}
+
+/// Analyses like [`analyze_files`] but hands each message to `on_message` as soon as it is
+/// settled, in index order, and returns the rest of the report at the end.
+pub fn run(
+    paths: &[PathBuf],
+    options: &Options,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+    on_message: &mut dyn FnMut(Settled),
+) -> Result<Summary, AnalyzeError> {
+    let first = paths
+        .first()
+        .ok_or_else(|| AnalyzeError::Unreadable("no input file given".into()))?;
+    let formats = paths
+        .iter()
+        .map(|p| sniff_path(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if formats.iter().all(|f| *f == CaptureFormat::Xml) {
+        return run_xml_files(paths, options, on_message);
+    }
+    if paths.len() > 1 {
+        return Err(AnalyzeError::Unreadable(
+            "several files can only be analysed together when each is one .xml SOAP message".into(),
+        ));
+    }
+    let mut source =
+        FileSource::open(first).map_err(|e| AnalyzeError::Unreadable(e.to_string()))?;
+    let mut analyzer = Analyzer::new(display_path(first), source.format(), options.clone());
+    let mut packets = 0u64;
+    let progress = |source: &FileSource, packets, messages| Progress {
+        bytes_done: source.bytes_read(),
+        bytes_total: source.total_bytes().unwrap_or(0),
+        packets,
+        messages,
+    };
+    while let Some(event) = source.next_event() {
+        match event {
+            SourceEvent::Packet(p) => {
+                analyzer.push_packet(&p);
+                packets += 1;
+                for s in analyzer.take_settled() {
+                    on_message(s);
+                }
+                if packets.is_multiple_of(PROGRESS_EVERY) {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Err(AnalyzeError::Cancelled);
+                    }
+                    on_progress(progress(&source, packets, analyzer.message_count()));
+                }
+            }
+            SourceEvent::Diagnostic(d) => analyzer.push_diagnostic(d),
+        }
+    }
+    on_progress(progress(&source, packets, analyzer.message_count()));
+    let (rest, summary) = analyzer.finish_parts();
+    if packets == 0 {
+        let why = summary
+            .diagnostics
+            .iter()
+            .find(|d| d.level == crate::model::Level::Error)
+            .map(|d| d.message.clone())
+            .unwrap_or_else(|| "the capture holds no packets".into());
+        return Err(AnalyzeError::Unreadable(format!(
+            "{}: {why}",
+            display_path(first)
+        )));
+    }
+    for s in rest {
+        on_message(s);
+    }
+    Ok(summary)
+}
+
+fn run_xml_files(
+    paths: &[PathBuf],
+    options: &Options,
+    on_message: &mut dyn FnMut(Settled),
+) -> Result<Summary, AnalyzeError> {
+    let name = paths
+        .iter()
+        .map(|p| display_path(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut analyzer = Analyzer::new(name, CaptureFormat::Xml, options.clone());
+    let mut errors = Vec::new();
+    for path in paths {
+        match read_bounded(path, MAX_XML_FILE) {
+            Ok(bytes) => analyzer.push_xml_message(&display_path(path), bytes),
+            Err(e) => {
+                errors.push(e.clone());
+                analyzer.push_diagnostic(crate::model::Diagnostic::error(e));
+            }
+        }
+    }
+    if errors.len() == paths.len() {
+        return Err(AnalyzeError::Unreadable(errors.join("; ")));
+    }
+    let (rest, summary) = analyzer.finish_parts();
+    if rest.is_empty() {
+        let why = summary
+            .diagnostics
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(AnalyzeError::Unreadable(format!(
+            "no SOAP message could be read: {why}"
+        )));
+    }
+    for s in rest {
+        on_message(s);
+    }
+    Ok(summary)
+}
+
+impl Summary {
+    /// The full report, given every message in index order.
+    pub fn into_report(self, messages: Vec<MessageInfo>) -> Report {
+        Report {
+            report_version: REPORT_VERSION,
+            capture: self.capture,
+            streams: self.streams,
+            sessions: self.sessions,
+            messages,
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
+fn sniff_path(path: &Path) -> Result<CaptureFormat, AnalyzeError> {
+    let mut head = [0u8; 64];
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| AnalyzeError::Unreadable(format!("cannot open {}: {e}", path.display())))?;
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => {
+                return Err(AnalyzeError::Unreadable(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    if n == 0 {
+        return Err(AnalyzeError::Unreadable(format!(
+            "{}: the file is empty",
+            path.display()
+        )));
+    }
+    sniff_format(&head[..n]).ok_or_else(|| {
+        let magic: Vec<String> = head[..n.min(4)]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        AnalyzeError::Unreadable(format!(
+            "{}: not a pcap, pcapng or XML file (first bytes {})",
+            path.display(),
+            magic.join(" ")
+        ))
+    })
+}
+
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{}: larger than {max} bytes, not read",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn display_path(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,592 @@
+//! The incremental pipeline: packets (or .xml messages) in, settled messages out.
+//!
+//! A message is *settled* when nothing later can change it: a response at once; a request
+//! when its response arrived, when its stream closed, or when too many messages queue
+//! behind it. Settled messages leave in index order through [`Analyzer::take_settled`];
+//! only unsettled ones are held, so memory stays bounded on captures of any size.
+
+use super::message::{
+    declared_soap, describe_http, empty_message, is_response_kind, looks_like_xml, sc_version,
+    security_header_has_encrypted_data, start_line,
+};
+use super::Options;
+use crate::capture::Packet;
+use crate::model::{
+    CaptureFormat, CaptureInfo, Decryption, Diagnostic, FlowDirection, Gap, HttpInfo,
+    MessageDetail, MessageDirection, MessageInfo, SessionInfo, SignatureSummary, StreamInfo,
+    Timestamp,
+};
+use crate::net::{NetStage, StreamEvent};
+use crate::session::{session_of, MessageContext, SecurityStage, SessionClues, SessionRegistry};
+use crate::soap::{action_from_http, classify, Envelope, SoapError};
+use crate::transport::{TransportFrame, TransportStage};
+use crate::wssec;
+use std::collections::{HashMap, VecDeque};
+
+/// Messages held unsettled at most; past this the oldest is settled without its pair.
+const MAX_UNSETTLED: usize = 4096;
+
+/// A message ready for output.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub info: MessageInfo,
+    pub detail: MessageDetail,
+}
+
+/// Everything of the report but the messages, known at the end.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub capture: CaptureInfo,
+    pub streams: Vec<StreamInfo>,
+    pub sessions: Vec<SessionInfo>,
+    pub diagnostics: Vec<crate::model::Diagnostic>,
+}
+
+/// Per-stream bookkeeping for the report's `streams`.
+#[derive(Debug, Clone)]
+struct StreamState {
+    client: String,
+    server: String,
+    gaps: Vec<Gap>,
+    closed_dirs: u8,
+}
+
+/// A message on its way through the pipeline, before it is settled.
+struct Pending {
+    info: MessageInfo,
+    detail: MessageDetail,
+    clues: SessionClues,
+    /// (stream, exchange) of an HTTP message, which pairs a request with its response.
+    exchange: Option<(usize, u64)>,
+    /// For a request: the clues of its response once it arrived.
+    response_clues: Option<SessionClues>,
+}
+
+/// Feed packets (or .xml messages), take settled messages, then `finish`.
+pub struct Analyzer {
+    path: String,
+    format: CaptureFormat,
+    skip_details: bool,
+    security: SecurityStage,
+    net: NetStage,
+    transport: TransportStage,
+    streams: Vec<StreamState>,
+    /// net stream id → index in `streams` (they coincide today; kept explicit).
+    stream_index: HashMap<usize, usize>,
+    /// Unsettled messages in index order.
+    pending: VecDeque<Pending>,
+    /// Settled messages not yet taken.
+    settled: Vec<Settled>,
+    /// Requests waiting for their response: (stream, exchange) → message index.
+    open_requests: HashMap<(usize, u64), usize>,
+    next_index: usize,
+    sessions: SessionRegistry,
+    diagnostics: Vec<Diagnostic>,
+    packets: u64,
+    first_ts: Option<Timestamp>,
+    last_ts: Option<Timestamp>,
+    events: Vec<StreamEvent>,
+    frames: Vec<TransportFrame>,
+}
+
+impl Analyzer {
+    pub fn new(path: String, format: CaptureFormat, options: Options) -> Analyzer {
+        let mut diagnostics = Vec::new();
+        let security = SecurityStage::new(&options, &mut diagnostics);
+        Analyzer {
+            path,
+            format,
+            skip_details: options.skip_details,
+            security,
+            net: NetStage::new(),
+            transport: TransportStage::new(),
+            streams: Vec::new(),
+            stream_index: HashMap::new(),
+            pending: VecDeque::new(),
+            settled: Vec::new(),
+            open_requests: HashMap::new(),
+            next_index: 0,
+            sessions: SessionRegistry::default(),
+            diagnostics,
+            packets: 0,
+            first_ts: None,
+            last_ts: None,
+            events: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Number of messages framed so far.
+    pub fn message_count(&self) -> usize {
+        self.next_index
+    }
+
+    /// Messages settled since the last call, in index order.
+    pub fn take_settled(&mut self) -> Vec<Settled> {
+        std::mem::take(&mut self.settled)
+    }
+
+    /// Feeds one captured packet.
+    pub fn push_packet(&mut self, packet: &Packet) {
+        self.packets += 1;
+        if let Some(ts) = packet.ts {
+            self.first_ts = Some(self.first_ts.map_or(ts, |f| f.min(ts)));
+            self.last_ts = Some(self.last_ts.map_or(ts, |l| l.max(ts)));
+        }
+        let mut events = std::mem::take(&mut self.events);
+        self.net.push(packet, &mut events);
+        self.drain_events(&mut events);
+        self.events = events;
+        self.settle(false);
+    }
+
+    /// Feeds a diagnostic from the source.
+    pub fn push_diagnostic(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+
+    fn drain_events(&mut self, events: &mut Vec<StreamEvent>) {
+        let mut frames = std::mem::take(&mut self.frames);
+        for ev in events.drain(..) {
+            match &ev {
+                StreamEvent::Opened {
+                    stream,
+                    client,
+                    server,
+                    ..
+                } => {
+                    self.stream_index.insert(*stream, self.streams.len());
+                    self.streams.push(StreamState {
+                        client: client.to_string(),
+                        server: server.to_string(),
+                        gaps: Vec::new(),
+                        closed_dirs: 0,
+                    });
+                }
+                StreamEvent::Gap {
+                    stream,
+                    dir,
+                    offset,
+                    length,
+                    ..
+                } => {
+                    if let Some(s) = self.stream_mut(*stream) {
+                        s.gaps.push(Gap {
+                            direction: *dir,
+                            offset: *offset,
+                            length: *length,
+                        });
+                    }
+                }
+                StreamEvent::Closed { stream, .. } => {
+                    if let Some(s) = self.stream_mut(*stream) {
+                        s.closed_dirs = s.closed_dirs.saturating_add(1);
+                    }
+                }
+                StreamEvent::Diagnostic(d) => self.diagnostics.push(d.clone()),
+                StreamEvent::Data { .. } => {}
+            }
+            self.transport.push(&ev, &mut frames, &mut self.diagnostics);
+            for frame in frames.drain(..) {
+                self.push_frame(frame);
+            }
+        }
+        self.frames = frames;
+    }
+
+    fn stream_mut(&mut self, stream: usize) -> Option<&mut StreamState> {
+        let i = *self.stream_index.get(&stream)?;
+        self.streams.get_mut(i)
+    }
+
+    /// (client, server) of a stream as the report shows them (roles fixed by HTTP).
+    fn endpoints(&self, stream: usize) -> (Option<String>, Option<String>) {
+        let Some(s) = self
+            .stream_index
+            .get(&stream)
+            .and_then(|&i| self.streams.get(i))
+        else {
+            return (None, None);
+        };
+        if self.transport.roles_swapped(stream) {
+            (Some(s.server.clone()), Some(s.client.clone()))
+        } else {
+            (Some(s.client.clone()), Some(s.server.clone()))
+        }
+    }
+
+    fn push_frame(&mut self, frame: TransportFrame) {
+        let http = frame.http.as_ref();
+        let parsed = looks_like_xml(&frame.body).then(|| Envelope::parse(&frame.body));
+        let declared = declared_soap(http, &frame.body);
+        let what = || {
+            format!(
+                "stream {}: {}",
+                frame.stream,
+                http.map(|h| describe_http(h, frame.direction))
+                    .unwrap_or_else(|| "message".to_string())
+            )
+        };
+        match &parsed {
+            Some(Ok(_)) => {}
+            // Invalid XML or a non-SOAP document where SOAP was announced (or a message cut
+            // short): kept as a message with its error, so the conversation shows where it broke.
+            Some(Err(_)) if declared || !frame.complete => {}
+            Some(Err(e)) => {
+                self.diagnostics
+                    .push(Diagnostic::info(format!("{}: body skipped: {e}", what())));
+                return;
+            }
+            None if frame.body.is_empty() && (frame.complete || !declared) => return,
+            None if !declared => {
+                let content_type = http
+                    .and_then(|h| h.content_type())
+                    .unwrap_or("no content type");
+                self.diagnostics.push(Diagnostic::info(format!(
+                    "{}: body is not SOAP/XML ({content_type}, {} bytes)",
+                    what(),
+                    frame.body.len()
+                )));
+                return;
+            }
+            None => {}
+        }
+        let mut info = empty_message(self.next_index, frame.direction);
+        info.ts = frame.ts;
+        info.stream = Some(frame.stream);
+        info.complete = frame.complete;
+        info.errors.extend(frame.errors.iter().cloned());
+        info.http = http.map(|h| HttpInfo {
+            method: h.method.clone(),
+            path: h.path.clone(),
+            status: h.status,
+            content_type: h.content_type().map(str::to_string),
+        });
+        let mut detail = MessageDetail::default();
+        if !self.skip_details {
+            detail.raw = frame.body.clone();
+            detail.http_start_line = http.map(start_line);
+            detail.http_headers = http.map(|h| h.headers.clone()).unwrap_or_default();
+        }
+        let (client, server) = self.endpoints(frame.stream);
+        let mut clues = SessionClues {
+            client,
+            server,
+            ..SessionClues::default()
+        };
+        let parsed = parsed.unwrap_or(Err(SoapError::NotXml));
+        if let Some(env) = self.fill_from_soap(
+            &mut info,
+            &mut clues,
+            &frame.body,
+            parsed,
+            http.and_then(action_from_http),
+        ) {
+            self.run_security(&env, &mut info, &mut detail, &mut clues);
+        }
+        self.enqueue(info, detail, clues, Some((frame.stream, frame.exchange)));
+    }
+
+    /// Feeds one .xml file holding a SOAP envelope (a one-message capture).
+    pub fn push_xml_message(&mut self, name: &str, bytes: Vec<u8>) {
+        let mut info = empty_message(self.next_index, MessageDirection::Request);
+        let mut detail = MessageDetail::default();
+        let mut clues = SessionClues::default();
+        let parsed = Envelope::parse(&bytes);
+        let Some(env) = self.fill_from_soap(&mut info, &mut clues, &bytes, parsed, None) else {
+            self.diagnostics.push(Diagnostic::error(format!(
+                "{name}: {}",
+                info.errors.join("; ")
+            )));
+            return;
+        };
+        // Without HTTP, a message answering another says so with RelatesTo or its kind.
+        if info.relates_to.is_some() || is_response_kind(info.kind) {
+            info.direction = MessageDirection::Response;
+        }
+        self.run_security(&env, &mut info, &mut detail, &mut clues);
+        if !self.skip_details {
+            detail.raw = bytes;
+        }
+        self.enqueue(info, detail, clues, None);
+    }
+
+    /// Reads the SOAP envelope into `info` and `clues`; None (with the error in `info`)
+    /// when the bytes are not a SOAP envelope.
+    fn fill_from_soap(
+        &mut self,
+        info: &mut MessageInfo,
+        clues: &mut SessionClues,
+        bytes: &[u8],
+        parsed: Result<Envelope, SoapError>,
+        http_action: Option<String>,
+    ) -> Option<Envelope> {
+        let env = match parsed {
+            Ok(env) => env,
+            Err(e) => {
+                info.errors.push(e.to_string());
+                info.body = Some(String::from_utf8_lossy(bytes).into_owned());
+                return None;
+            }
+        };
+        info.soap_version = Some(env.version);
+        let action = env.addressing.action.clone().or(http_action);
+        info.kind = classify(&env, action.as_deref());
+        info.action = action;
+        info.message_id = env.addressing.message_id.clone();
+        info.relates_to = env.addressing.relates_to.clone();
+        info.to = env.addressing.to.clone();
+        info.encrypted = env.body_encrypted();
+        info.decryption = if info.encrypted {
+            Decryption::NoKey
+        } else {
+            Decryption::NotEncrypted
+        };
+        info.body = Some(env.body_inner_xml());
+        info.security = wssec::inventory(&env);
+        info.signature =
+            if info.security.signatures.is_empty() && !security_header_has_encrypted_data(&env) {
+                SignatureSummary::Unsigned
+            } else {
+                SignatureSummary::NoKey
+            };
+        if let Some(f) = &env.fault {
+            info.errors.push(format!(
+                "SOAP fault: {}{}",
+                f.code.as_deref().unwrap_or("(no code)"),
+                f.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ));
+        }
+        clues.scts = wssec::sct_references(&env);
+        clues.version = sc_version(&env, info.action.as_deref());
+        Some(env)
+    }
+
+    /// Decrypts and verifies the message with the security stage (in capture order).
+    fn run_security(
+        &mut self,
+        env: &Envelope,
+        info: &mut MessageInfo,
+        detail: &mut MessageDetail,
+        clues: &mut SessionClues,
+    ) {
+        let ts = info.ts;
+        self.security.process(
+            MessageContext {
+                env,
+                ts,
+                info,
+                detail,
+                clues,
+            },
+            &mut self.diagnostics,
+        );
+    }
+
+    fn enqueue(
+        &mut self,
+        info: MessageInfo,
+        detail: MessageDetail,
+        clues: SessionClues,
+        exchange: Option<(usize, u64)>,
+    ) {
+        let index = self.next_index;
+        self.next_index += 1;
+        let mut info = info;
+        info.index = index;
+        if let Some(key) = exchange {
+            match info.direction {
+                MessageDirection::Request => {
+                    self.open_requests.insert(key, index);
+                }
+                MessageDirection::Response => {
+                    if let Some(req) = self.open_requests.remove(&key) {
+                        info.paired_with = Some(req);
+                        if let Some(p) = self.pending_mut(req) {
+                            p.info.paired_with = Some(index);
+                            p.response_clues = Some(clues.clone());
+                        }
+                    }
+                }
+            }
+        }
+        self.pending.push_back(Pending {
+            info,
+            detail,
+            clues,
+            exchange,
+            response_clues: None,
+        });
+    }
+
+    fn pending_mut(&mut self, index: usize) -> Option<&mut Pending> {
+        let front = self.pending.front()?.info.index;
+        self.pending.get_mut(index.checked_sub(front)?)
+    }
+
+    /// Moves settled messages from the head of the queue to the output.
+    fn settle(&mut self, all: bool) {
+        while let Some(head) = self.pending.front() {
+            let ready = all
+                || self.pending.len() > MAX_UNSETTLED
+                || match (head.info.direction, head.exchange) {
+                    (_, None) => false, // message files settle at the end (pairing by RelatesTo)
+                    (MessageDirection::Response, _) => true,
+                    (MessageDirection::Request, Some((stream, _))) => {
+                        head.info.paired_with.is_some()
+                            || self
+                                .stream_index
+                                .get(&stream)
+                                .and_then(|&i| self.streams.get(i))
+                                .is_some_and(|s| s.closed_dirs >= 2)
+                    }
+                };
+            if !ready {
+                break;
+            }
+            let Some(mut p) = self.pending.pop_front() else {
+                break;
+            };
+            if let Some(key) = p.exchange {
+                if self.open_requests.get(&key) == Some(&p.info.index) {
+                    self.open_requests.remove(&key);
+                }
+            }
+            p.info.session = session_of(&p.clues, p.info.kind, p.response_clues.as_ref());
+            self.sessions.add(&p.info, &p.clues);
+            self.settled.push(Settled {
+                info: p.info,
+                detail: p.detail,
+            });
+        }
+    }
+
+    /// Pairs message-file conversations: RelatesTo = MessageID, else a response right after
+    /// an unpaired request.
+    fn pair_message_files(&mut self) {
+        let by_id: HashMap<String, usize> = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.exchange.is_none() && p.info.direction == MessageDirection::Request)
+            .filter_map(|(i, p)| p.info.message_id.clone().map(|id| (id, i)))
+            .collect();
+        for i in 0..self.pending.len() {
+            let p = &self.pending[i];
+            if p.exchange.is_some()
+                || p.info.direction != MessageDirection::Response
+                || p.info.paired_with.is_some()
+            {
+                continue;
+            }
+            let by_relates = p
+                .info
+                .relates_to
+                .as_ref()
+                .and_then(|r| by_id.get(r))
+                .copied();
+            let unpaired_request = |j: usize| {
+                let q = &self.pending[j];
+                q.info.direction == MessageDirection::Request
+                    && q.info.paired_with.is_none()
+                    && q.exchange.is_none()
+            };
+            let previous = i.checked_sub(1).filter(|&j| unpaired_request(j));
+            let Some(req) = by_relates.filter(|&r| unpaired_request(r)).or(previous) else {
+                continue;
+            };
+            let (req_index, resp_index) =
+                (self.pending[req].info.index, self.pending[i].info.index);
+            let clues = self.pending[i].clues.clone();
+            self.pending[req].info.paired_with = Some(resp_index);
+            self.pending[req].response_clues = Some(clues);
+            self.pending[i].info.paired_with = Some(req_index);
+        }
+    }
+
+    /// Ends the input and returns the whole analysis of every message not yet taken with
+    /// [`Analyzer::take_settled`] (all of them, if it was never called).
+    pub fn finish(self) -> super::Analysis {
+        let (settled, summary) = self.finish_parts();
+        let (messages, details) = settled.into_iter().map(|s| (s.info, s.detail)).unzip();
+        super::Analysis {
+            report: summary.into_report(messages),
+            details,
+        }
+    }
+
+    /// Ends the input: flushes every stage; returns the last settled messages and the
+    /// rest of the report (for callers that stream messages out).
+    pub fn finish_parts(mut self) -> (Vec<Settled>, Summary) {
+        let mut events = std::mem::take(&mut self.events);
+        self.net.finish(&mut events);
+        self.drain_events(&mut events);
+        let mut frames = std::mem::take(&mut self.frames);
+        self.transport.finish(&mut frames, &mut self.diagnostics);
+        for frame in frames.drain(..) {
+            self.push_frame(frame);
+        }
+        self.pair_message_files();
+        self.settle(true);
+        let streams = self.stream_infos();
+        let mut sessions = std::mem::take(&mut self.sessions).into_sessions();
+        self.security.finish(&mut sessions, &mut self.diagnostics);
+        let summary = Summary {
+            capture: CaptureInfo {
+                path: self.path,
+                format: self.format,
+                packets: self.packets,
+                first_ts: self.first_ts,
+                last_ts: self.last_ts,
+            },
+            streams,
+            sessions,
+            diagnostics: self.diagnostics,
+        };
+        (self.settled, summary)
+    }
+
+    fn stream_infos(&self) -> Vec<StreamInfo> {
+        self.streams
+            .iter()
+            .enumerate()
+            .map(|(id, s)| {
+                let swapped = self.transport.roles_swapped(id);
+                let (client, server) = if swapped {
+                    (s.server.clone(), s.client.clone())
+                } else {
+                    (s.client.clone(), s.server.clone())
+                };
+                let gaps = s
+                    .gaps
+                    .iter()
+                    .map(|g| Gap {
+                        direction: if swapped {
+                            flip(g.direction)
+                        } else {
+                            g.direction
+                        },
+                        ..g.clone()
+                    })
+                    .collect();
+                StreamInfo {
+                    id,
+                    client,
+                    server,
+                    transport: self.transport.transport_of(id),
+                    gaps,
+                }
+            })
+            .collect()
+    }
+}
+
+fn flip(d: FlowDirection) -> FlowDirection {
+    match d {
+        FlowDirection::ClientToServer => FlowDirection::ServerToClient,
+        FlowDirection::ServerToClient => FlowDirection::ClientToServer,
+    }
+}
