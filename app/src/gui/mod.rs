@@ -104,6 +104,10 @@ pub struct Startup {
 pub struct WcfApp {
     pub persisted: Persisted,
     pub analyze: AnalyzeFn,
+    /// New keys re-run only the security stage over the messages already read
+    /// (`analyzer::rerun_security`) instead of `analyze` over the files again. On with the
+    /// real analyzer; tests that substitute `analyze` leave it off.
+    pub security_rerun: bool,
     /// The files the current analysis came from.
     pub files: Vec<PathBuf>,
     pub loaded: Option<Loaded>,
@@ -134,6 +138,7 @@ impl WcfApp {
         WcfApp {
             persisted,
             analyze,
+            security_rerun: false,
             files: Vec::new(),
             loaded: None,
             timeline: Default::default(),
@@ -395,12 +400,13 @@ impl WcfApp {
         if self.files.is_empty() {
             return;
         }
-        let has_raw = self.loaded.as_ref().is_some_and(|l| {
-            let a = &l.analysis;
-            a.details.len() == a.report.messages.len()
-                && a.details.iter().all(|d| !d.raw.is_empty())
-                && !a.details.is_empty()
-        });
+        let has_raw = self.security_rerun
+            && self.loaded.as_ref().is_some_and(|l| {
+                let a = &l.analysis;
+                a.details.len() == a.report.messages.len()
+                    && a.details.iter().all(|d| !d.raw.is_empty())
+                    && !a.details.is_empty()
+            });
         let files = self.files.clone();
         match self.loaded.as_ref().filter(|_| has_raw) {
             Some(loaded) => {
@@ -807,6 +813,7 @@ pub fn run(file: Option<PathBuf>, keys: Vec<String>) -> anyhow::Result<u8> {
                 .and_then(|s| eframe::get_value(s, STORAGE_KEY))
                 .unwrap_or_default();
             let mut app = WcfApp::new(persisted, loader::core_analyzer());
+            app.security_rerun = true;
             app.set_repaint_context(cc.egui_ctx.clone());
             app.start(startup);
             Ok(Box::new(EframeApp(app)))
