@@ -357,6 +357,9 @@ pub struct Coverage<'a> {
     /// Names of elements that were encrypted (for the detail).
     pub encrypted_names: &'a [String],
     pub kind: MessageKind,
+    /// Signatures that could not be checked (no key) plus security-header EncryptedData left
+    /// closed (an encrypted signature may hide there): what is signed is then unknown.
+    pub unread: usize,
 }
 
 const ADDRESSING: [&str; 7] = [
@@ -410,7 +413,11 @@ pub fn coverage(c: &Coverage<'_>) -> CheckInfo {
     }
     let mut problems = Vec::new();
     if !unsigned.is_empty() {
-        problems.push(format!("not signed: {}", unsigned.join(", ")));
+        if c.unread > 0 {
+            problems.push(format!("not shown to be signed: {}", unsigned.join(", ")));
+        } else {
+            problems.push(format!("not signed: {}", unsigned.join(", ")));
+        }
     }
     let wants_encryption = matches!(
         c.kind,
@@ -425,10 +432,18 @@ pub fn coverage(c: &Coverage<'_>) -> CheckInfo {
     if wants_encryption && !c.body_encrypted && !doc.children_elements(c.env.body).is_empty() {
         problems.push("Body not encrypted".into());
     }
+    let unknown = format!(
+        "unknown ({} signature(s) or encrypted header item(s) could not be read without a key)",
+        c.unread
+    );
     let detail = format!(
         "signed: {}; encrypted: {}{}",
-        if signed_names.is_empty() {
+        if signed_names.is_empty() && c.unread > 0 {
+            unknown
+        } else if signed_names.is_empty() {
             "nothing".into()
+        } else if c.unread > 0 {
+            format!("{} and possibly more: {unknown}", signed_names.join(", "))
         } else {
             signed_names.join(", ")
         },

@@ -305,6 +305,21 @@ impl SecurityStage {
             security
                 .checks
                 .extend(checks::signature_confirmation(&found, request));
+            let closed_items = view
+                .doc
+                .children_elements(vs)
+                .into_iter()
+                .filter(|&n| {
+                    view.doc
+                        .element(n)
+                        .is_some_and(|e| e.name.is(Some(crate::wssec::ns::XENC), "EncryptedData"))
+                })
+                .count();
+            let unchecked = security
+                .signatures
+                .iter()
+                .filter(|s| matches!(s.verdict, SignatureVerdict::NoKey | SignatureVerdict::Error))
+                .count();
             security.checks.push(checks::coverage(&Coverage {
                 env: view,
                 sec: vs,
@@ -312,6 +327,7 @@ impl SecurityStage {
                 body_encrypted: pass.body_encrypted,
                 encrypted_names: &pass.encrypted_names,
                 kind: info.kind,
+                unread: closed_items + unchecked,
             }));
         }
         security.checks.extend(whitespace_check);
