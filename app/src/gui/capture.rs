@@ -513,7 +513,7 @@ pub fn toolbar(ui: &mut egui::Ui, st: &mut CaptureState) -> Vec<Command> {
                 .interface
                 .clone()
                 .unwrap_or_else(|| "(pick an interface)".into());
-            egui::ComboBox::from_id_salt("capture_iface")
+            egui::ComboBox::from_label("Interface")
                 .selected_text(shown)
                 .width(160.0)
                 .show_ui(ui, |ui| {
@@ -538,7 +538,7 @@ pub fn toolbar(ui: &mut egui::Ui, st: &mut CaptureState) -> Vec<Command> {
             {
                 cmds.push(Command::RefreshDevices);
             }
-            ui.label("Filter");
+            ui.label("Capture filter");
             let f = ui.add(
                 egui::TextEdit::singleline(&mut st.filter)
                     .hint_text("tcp port 8080")
