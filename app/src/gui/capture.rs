@@ -538,21 +538,24 @@ pub fn toolbar(ui: &mut egui::Ui, st: &mut CaptureState) -> Vec<Command> {
             {
                 cmds.push(Command::RefreshDevices);
             }
-            ui.label("Capture filter");
-            let f = ui.add(
-                egui::TextEdit::singleline(&mut st.filter)
-                    .hint_text("tcp port 8080")
-                    .desired_width(160.0),
-            );
+            let label = ui.label("Capture filter");
+            let f = ui
+                .add(
+                    egui::TextEdit::singleline(&mut st.filter)
+                        .hint_text("tcp port 8080")
+                        .desired_width(160.0),
+                )
+                .labelled_by(label.id);
             if f.changed() {
                 st.validate_filter();
             }
-            ui.label("Save to");
+            let label = ui.label("Save to");
             ui.add(
                 egui::TextEdit::singleline(&mut st.save_path)
                     .hint_text("(optional) capture.pcapng")
                     .desired_width(160.0),
-            );
+            )
+            .labelled_by(label.id);
         });
         if running {
             if ui.button("■ Stop").clicked() {
