@@ -58,6 +58,9 @@ fn start_button_path_shows_live_messages() {
     app.capture.interface = Some(LOOPBACK.into());
     app.capture.filter = format!("tcp port {port}");
     app.capture.validate_filter();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("live.pcapng");
+    app.capture.save_path = saved.display().to_string();
     assert_eq!(app.capture.filter_error, None);
     assert!(app.capture.can_start());
     app.apply(Command::StartCapture);
@@ -146,4 +149,14 @@ fn start_button_path_shows_live_messages() {
     assert_eq!(l.len(), 2);
     assert!(l.analysis.report.capture.packets > 0);
     assert!(!l.analysis.report.streams.is_empty());
+    // The counters arrived, and the packets were saved as pcapng (re-analysed on new keys).
+    assert!(app.capture.stats.is_some_and(|s| s.received > 0));
+    let bytes = std::fs::read(&saved).unwrap();
+    assert_eq!(
+        &bytes[..4],
+        &[0x0a, 0x0d, 0x0d, 0x0a],
+        "a pcapng section header"
+    );
+    assert!(bytes.len() > 500, "the packets were written");
+    assert_eq!(app.files, vec![saved.clone()]);
 }

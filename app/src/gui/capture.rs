@@ -263,6 +263,8 @@ impl CaptureState {
 
     /// Drains the worker's channel (all of it: one batch per frame).
     pub fn poll(&mut self) -> Polled {
+        // Only the live build fills it.
+        #[cfg_attr(not(feature = "live"), allow(unused_mut))]
         let mut out = Polled::default();
         #[cfg(feature = "live")]
         {
@@ -341,6 +343,7 @@ fn worker(
     let mut packets = 0u64;
     let mut pending: Vec<Settled> = Vec::new();
     let mut last_sent = Instant::now();
+    let mut packets_sent = 0u64;
     loop {
         if stop.load(Ordering::Relaxed) {
             capture.request_stop();
@@ -378,8 +381,10 @@ fn worker(
             Ok(LiveEvent::Stopped) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}
         }
-        if last_sent.elapsed() >= BATCH_EVERY {
+        // Only news wakes the UI: new messages, or packets since the last batch.
+        if last_sent.elapsed() >= BATCH_EVERY && (!pending.is_empty() || packets != packets_sent) {
             last_sent = Instant::now();
+            packets_sent = packets;
             let _ = tx.send(LiveMsg::Batch {
                 packets,
                 settled: std::mem::take(&mut pending),
