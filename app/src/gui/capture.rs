@@ -88,6 +88,14 @@ pub struct Running {
     rx: Receiver<LiveMsg>,
 }
 
+/// Closing the window (or dropping the state) stops the capture too.
+#[cfg(feature = "live")]
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The toolbar's state.
 #[derive(Default)]
 pub struct CaptureState {
@@ -385,10 +393,16 @@ fn worker(
         if last_sent.elapsed() >= BATCH_EVERY && (!pending.is_empty() || packets != packets_sent) {
             last_sent = Instant::now();
             packets_sent = packets;
-            let _ = tx.send(LiveMsg::Batch {
-                packets,
-                settled: std::mem::take(&mut pending),
-            });
+            if tx
+                .send(LiveMsg::Batch {
+                    packets,
+                    settled: std::mem::take(&mut pending),
+                })
+                .is_err()
+            {
+                // The UI is gone: nobody will ask us to stop.
+                capture.request_stop();
+            }
             wake();
         }
     }
@@ -685,6 +699,8 @@ mod tests {
         assert_eq!(l.facts[3].session, Some(1));
         let w = crate::gui::walkthrough::Walkthrough::build(&l, 0).unwrap();
         assert_eq!(w.steps.len(), 3);
+        let rows = crate::gui::sessions::rows(&l);
+        assert_eq!(rows.len(), 2);
     }
 
     #[test]
