@@ -5,9 +5,9 @@ set -euo pipefail
 
 # Build: OpenSSL and libpcap headers, pkg-config. Tests: xmlsec1 and python3-lxml
 # (independent reference implementations), tshark (reference decoder), Xvfb + Mesa
-# (GUI smoke and snapshot tests on a software GPU).
+# (GUI smoke and snapshot tests on a software GPU), time (peak memory in `make bench`).
 PACKAGES=(pkg-config libssl-dev openssl libpcap-dev xmlsec1 python3-lxml tshark
-          xvfb mesa-vulkan-drivers libxkbcommon-x11-0 libgl1 libegl1 imagemagick)
+          xvfb mesa-vulkan-drivers libxkbcommon-x11-0 libgl1 libegl1 imagemagick time)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "setup: not a Debian/Ubuntu system; install the equivalents of: ${PACKAGES[*]} (see README)" >&2

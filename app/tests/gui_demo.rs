@@ -28,10 +28,10 @@ fn demo_without_key_then_with_key() {
         eprintln!("SKIPPED: the demo capture or key is not in the repository");
         return;
     }
-    let mut h = harness_with(
-        WcfApp::new(Persisted::default(), loader::core_analyzer()),
-        true,
-    );
+    // As the real app: a new key re-runs only the security stage.
+    let mut app = WcfApp::new(Persisted::default(), loader::core_analyzer());
+    app.security_rerun = true;
+    let mut h = harness_with(app, true);
     h.state_mut().apply(Command::Files(vec![cap]));
     settle(&mut h);
     {

@@ -380,6 +380,10 @@ pub struct Report {
 pub struct MessageDetail {
     /// The transport payload as received (de-chunked and decompressed HTTP body).
     pub raw: Vec<u8>,
+    /// Problems the transport stage met framing this message (kept apart so the security
+    /// stage can re-run over `raw` without re-reading the capture).
+    #[serde(default)]
+    pub frame_errors: Vec<String>,
     /// HTTP start line, e.g. "POST /calc HTTP/1.1" or "HTTP/1.1 200 OK".
     pub http_start_line: Option<String>,
     pub http_headers: Vec<(String, String)>,

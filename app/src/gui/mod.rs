@@ -110,6 +110,10 @@ pub struct Startup {
 pub struct WcfApp {
     pub persisted: Persisted,
     pub analyze: AnalyzeFn,
+    /// New keys re-run only the security stage over the messages already read
+    /// (`analyzer::rerun_security`) instead of `analyze` over the files again. On with the
+    /// real analyzer; tests that substitute `analyze` leave it off.
+    pub security_rerun: bool,
     /// The files the current analysis came from.
     pub files: Vec<PathBuf>,
     pub loaded: Option<Loaded>,
@@ -142,6 +146,7 @@ impl WcfApp {
         WcfApp {
             persisted,
             analyze,
+            security_rerun: false,
             files: Vec::new(),
             loaded: None,
             timeline: Default::default(),
@@ -524,11 +529,39 @@ impl WcfApp {
         }
     }
 
-    /// New keys: analyse the same files again (the capture stays on screen meanwhile).
+    /// New keys: run the security stage again over the messages already read, without
+    /// re-reading the capture (the capture stays on screen meanwhile). An analysis without
+    /// the messages' raw bytes is analysed from its files again.
     fn rerun(&mut self) {
-        if !self.files.is_empty() {
-            let files = self.files.clone();
-            self.start_job(files, true);
+        if self.files.is_empty() {
+            return;
+        }
+        let has_raw = self.security_rerun
+            && self.loaded.as_ref().is_some_and(|l| {
+                let a = &l.analysis;
+                a.details.len() == a.report.messages.len()
+                    && a.details.iter().all(|d| !d.raw.is_empty())
+                    && !a.details.is_empty()
+            });
+        let files = self.files.clone();
+        match self.loaded.as_ref().filter(|_| has_raw) {
+            Some(loaded) => {
+                if let Some(j) = &self.job {
+                    j.cancel();
+                }
+                let previous = std::sync::Arc::new(loaded.analysis.clone());
+                let security_only: AnalyzeFn = std::sync::Arc::new(move |_, options, _, _| {
+                    Ok(wcfscope_core::analyzer::rerun_security(&previous, options))
+                });
+                self.job = Some(Job::start(
+                    files,
+                    self.keys.options(),
+                    security_only,
+                    true,
+                    self.repaint.clone(),
+                ));
+            }
+            None => self.start_job(files, true),
         }
     }
 
@@ -923,6 +956,7 @@ pub fn run(file: Option<PathBuf>, keys: Vec<String>) -> anyhow::Result<u8> {
                 .and_then(|s| eframe::get_value(s, STORAGE_KEY))
                 .unwrap_or_default();
             let mut app = WcfApp::new(persisted, loader::core_analyzer());
+            app.security_rerun = true;
             app.set_repaint_context(cc.egui_ctx.clone());
             app.capture.refresh_devices();
             app.start(startup);

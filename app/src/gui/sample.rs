@@ -206,7 +206,11 @@ pub fn analysis() -> Analysis {
             Diagnostic::error("signature #_0 failed: digest mismatch on s:Body").for_msg(10),
         ],
     };
-    Analysis { report, details }
+    Analysis {
+        security_diagnostics_from: report.diagnostics.len(),
+        report,
+        details,
+    }
 }
 
 /// `n` messages cycling through the sample's shapes, for virtualisation tests.
@@ -235,7 +239,11 @@ pub fn large(n: usize) -> Analysis {
             s.messages.push(m.index);
         }
     }
-    Analysis { report, details }
+    Analysis {
+        security_diagnostics_from: report.diagnostics.len(),
+        report,
+        details,
+    }
 }
 
 fn leak(s: String) -> &'static str {
@@ -515,6 +523,7 @@ fn build(index: usize, s: Spec) -> (MessageInfo, MessageDetail) {
     };
     let detail = MessageDetail {
         raw: raw.into_bytes(),
+        frame_errors: Vec::new(),
         http_start_line: Some(if request {
             "POST /calc HTTP/1.1".into()
         } else {

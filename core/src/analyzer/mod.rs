@@ -38,7 +38,10 @@ impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("keys", &format_args!("[{} key specs]", self.keys.len()))
-            .field("sct_keys", &format_args!("[{} session keys]", self.sct_keys.len()))
+            .field(
+                "sct_keys",
+                &format_args!("[{} session keys]", self.sct_keys.len()),
+            )
             .field("clock_skew_secs", &self.clock_skew_secs)
             .field("redact_keys", &self.redact_keys)
             .field("skip_details", &self.skip_details)
@@ -70,6 +73,46 @@ pub struct Analysis {
     pub report: Report,
     /// One per message, same indices as `report.messages`.
     pub details: Vec<MessageDetail>,
+    /// `report.diagnostics[..this]` came from reading the capture (capture, TCP, HTTP,
+    /// SOAP); the rest from the security stage, which [`rerun_security`] replaces.
+    pub security_diagnostics_from: usize,
+}
+
+/// Runs the security stage again over an analysis's messages with other keys, without
+/// re-reading the capture (the GUI's "add a key"). Needs the messages' raw bytes: an
+/// analysis made with `Options::skip_details` has none and comes back unchanged.
+pub fn rerun_security(previous: &Analysis, options: &Options) -> Analysis {
+    if previous.details.len() != previous.report.messages.len()
+        || previous
+            .details
+            .iter()
+            .zip(&previous.report.messages)
+            .any(|(d, m)| d.raw.is_empty() && m.body.is_some())
+    {
+        return previous.clone();
+    }
+    let mut analyzer = Analyzer::new(
+        previous.report.capture.path.clone(),
+        previous.report.capture.format,
+        Options {
+            skip_details: false,
+            ..options.clone()
+        },
+    );
+    for (m, d) in previous.report.messages.iter().zip(&previous.details) {
+        let stream = m.stream.and_then(|s| previous.report.streams.get(s));
+        analyzer.replay_message(m, d, stream);
+    }
+    let carried = previous
+        .report
+        .diagnostics
+        .get(..previous.security_diagnostics_from)
+        .unwrap_or(&[]);
+    analyzer.finish_replay(
+        previous.report.capture.clone(),
+        previous.report.streams.clone(),
+        carried.to_vec(),
+    )
 }
 
 /// Largest .xml message file accepted.
@@ -91,9 +134,11 @@ pub fn analyze_files(
         messages.push(s.info);
         details.push(s.detail);
     })?;
+    let security_diagnostics_from = summary.security_diagnostics_from;
     Ok(Analysis {
         report: summary.into_report(messages),
         details,
+        security_diagnostics_from,
     })
 }
 

@@ -40,6 +40,8 @@ pub struct Summary {
     pub streams: Vec<StreamInfo>,
     pub sessions: Vec<SessionInfo>,
     pub diagnostics: Vec<crate::model::Diagnostic>,
+    /// `diagnostics[..this]` came from reading the capture; the rest from the security stage.
+    pub security_diagnostics_from: usize,
 }
 
 /// Per-stream bookkeeping for the report's `streams`.
@@ -81,7 +83,10 @@ pub struct Analyzer {
     open_requests: HashMap<(usize, u64), usize>,
     next_index: usize,
     sessions: SessionRegistry,
+    /// Diagnostics of reading the capture (capture, TCP, HTTP, SOAP).
     diagnostics: Vec<Diagnostic>,
+    /// Diagnostics of the security stage (keys, sessions), reported after the others.
+    security_diagnostics: Vec<Diagnostic>,
     packets: u64,
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
@@ -91,8 +96,8 @@ pub struct Analyzer {
 
 impl Analyzer {
     pub fn new(path: String, format: CaptureFormat, options: Options) -> Analyzer {
-        let mut diagnostics = Vec::new();
-        let security = SecurityStage::new(&options, &mut diagnostics);
+        let mut security_diagnostics = Vec::new();
+        let security = SecurityStage::new(&options, &mut security_diagnostics);
         Analyzer {
             path,
             format,
@@ -107,7 +112,8 @@ impl Analyzer {
             open_requests: HashMap::new(),
             next_index: 0,
             sessions: SessionRegistry::default(),
-            diagnostics,
+            diagnostics: Vec::new(),
+            security_diagnostics,
             packets: 0,
             first_ts: None,
             last_ts: None,
@@ -265,6 +271,7 @@ impl Analyzer {
         let mut detail = MessageDetail::default();
         if !self.skip_details {
             detail.raw = frame.body.clone();
+            detail.frame_errors = frame.errors.clone();
             detail.http_start_line = http.map(start_line);
             detail.http_headers = http.map(|h| h.headers.clone()).unwrap_or_default();
         }
@@ -382,8 +389,100 @@ impl Analyzer {
                 detail,
                 clues,
             },
-            &mut self.diagnostics,
+            &mut self.security_diagnostics,
         );
+    }
+
+    /// Re-processes a message of an earlier analysis from its raw bytes (see
+    /// `analyzer::rerun_security`): what the capture said (time, stream, HTTP, pairing) is
+    /// kept; SOAP, security and session are worked out again.
+    pub(super) fn replay_message(
+        &mut self,
+        old: &MessageInfo,
+        old_detail: &MessageDetail,
+        stream: Option<&StreamInfo>,
+    ) {
+        let mut info = empty_message(self.next_index, old.direction);
+        info.ts = old.ts;
+        info.stream = old.stream;
+        info.http = old.http.clone();
+        info.complete = old.complete;
+        info.paired_with = old.paired_with;
+        info.errors = old_detail.frame_errors.clone();
+        let mut detail = MessageDetail {
+            raw: old_detail.raw.clone(),
+            frame_errors: old_detail.frame_errors.clone(),
+            http_start_line: old_detail.http_start_line.clone(),
+            http_headers: old_detail.http_headers.clone(),
+            ..MessageDetail::default()
+        };
+        let mut clues = SessionClues {
+            client: stream.map(|s| s.client.clone()),
+            server: stream.map(|s| s.server.clone()),
+            ..SessionClues::default()
+        };
+        let http_action = old.http.as_ref().and_then(|_| {
+            action_from_http(&crate::transport::HttpMessage {
+                headers: old_detail.http_headers.clone(),
+                ..Default::default()
+            })
+        });
+        let parsed = Envelope::parse(&old_detail.raw);
+        if let Some(env) =
+            self.fill_from_soap(&mut info, &mut clues, &old_detail.raw, parsed, http_action)
+        {
+            self.run_security(&env, &mut info, &mut detail, &mut clues);
+        }
+        let index = self.next_index;
+        self.next_index += 1;
+        info.index = index;
+        self.pending.push_back(Pending {
+            info,
+            detail,
+            clues,
+            exchange: None,
+            response_clues: None,
+        });
+    }
+
+    /// Ends a replay: pairs as before, settles everything, and builds the analysis with the
+    /// capture's own facts carried over.
+    pub(super) fn finish_replay(
+        mut self,
+        capture: CaptureInfo,
+        streams: Vec<StreamInfo>,
+        carried: Vec<Diagnostic>,
+    ) -> super::Analysis {
+        // Pairing is known from the earlier analysis; give each request its response's clues.
+        for i in 0..self.pending.len() {
+            if self.pending[i].info.direction != MessageDirection::Request {
+                continue;
+            }
+            if let Some(resp) = self.pending[i].info.paired_with {
+                let clues = self.pending.get(resp).map(|p| p.clues.clone());
+                self.pending[i].response_clues = clues;
+            }
+        }
+        self.settle(true);
+        let mut sessions = std::mem::take(&mut self.sessions).into_sessions();
+        self.security
+            .finish(&mut sessions, &mut self.security_diagnostics);
+        let mut diagnostics = carried;
+        let security_diagnostics_from = diagnostics.len();
+        diagnostics.append(&mut self.security_diagnostics);
+        let (messages, details) = self.settled.into_iter().map(|s| (s.info, s.detail)).unzip();
+        let summary = Summary {
+            capture,
+            streams,
+            sessions,
+            diagnostics,
+            security_diagnostics_from,
+        };
+        super::Analysis {
+            report: summary.into_report(messages),
+            details,
+            security_diagnostics_from,
+        }
     }
 
     fn enqueue(
@@ -512,9 +611,11 @@ impl Analyzer {
     pub fn finish(self) -> super::Analysis {
         let (settled, summary) = self.finish_parts();
         let (messages, details) = settled.into_iter().map(|s| (s.info, s.detail)).unzip();
+        let security_diagnostics_from = summary.security_diagnostics_from;
         super::Analysis {
             report: summary.into_report(messages),
             details,
+            security_diagnostics_from,
         }
     }
 
@@ -533,7 +634,10 @@ impl Analyzer {
         self.settle(true);
         let streams = self.stream_infos();
         let mut sessions = std::mem::take(&mut self.sessions).into_sessions();
-        self.security.finish(&mut sessions, &mut self.diagnostics);
+        self.security
+            .finish(&mut sessions, &mut self.security_diagnostics);
+        let security_diagnostics_from = self.diagnostics.len();
+        self.diagnostics.append(&mut self.security_diagnostics);
         let summary = Summary {
             capture: CaptureInfo {
                 path: self.path,
@@ -545,6 +649,7 @@ impl Analyzer {
             streams,
             sessions,
             diagnostics: self.diagnostics,
+            security_diagnostics_from,
         };
         (self.settled, summary)
     }

@@ -7,14 +7,13 @@
 //! limits against hostile input. Start tags are re-scanned here (not through quick-xml's
 //! attribute iterator) so every attribute gets an exact byte span.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
 use super::decode::{check_declared, decode, InputEncoding};
 use super::error::{XmlError, XmlErrorKind};
-use super::scope::Bindings;
 use super::tree::{
     Attribute, Document, Element, Node, NodeId, NodeKind, NsDecl, QName, XMLNS_NS, XML_NS,
 };
@@ -49,7 +48,28 @@ impl Document {
     /// Parses a whole document with explicit limits.
     pub fn parse_with_limits(bytes: &[u8], limits: &ParseLimits) -> Result<Document, XmlError> {
         let (text, enc) = decode(bytes)?;
-        Builder::new(&text, enc, limits, None).run()
+        let built = Builder::new(&text, enc, limits, None).run()?;
+        Ok(built.into_document(text))
+    }
+
+    /// Parses a whole document but builds nodes only for elements at most `depth` levels deep
+    /// (the root is level 1) and the text, comments and PIs directly inside them: an element
+    /// at level `depth` keeps its spans, so its inner XML is [`Document::inner_xml_bytes`],
+    /// but has no child elements. For a SOAP envelope, depth 3 gives Envelope, Header, Body,
+    /// the header blocks with their text, and the body's top element, without materialising
+    /// a large body (no allocation for the skipped part).
+    ///
+    /// The skipped content is still checked: tags balance and match, names, attribute syntax,
+    /// references and `]]>` in text; namespace prefixes and attribute values inside it are
+    /// not (a later [`Document::parse`] of the same bytes reports those). Callers that need
+    /// the subtree (signature references, decryption) parse again with [`Document::parse`].
+    pub fn parse_shallow(bytes: &[u8], depth: usize) -> Result<Document, XmlError> {
+        let (text, enc) = decode(bytes)?;
+        let limits = ParseLimits::default();
+        let mut builder = Builder::new(&text, enc, &limits, None);
+        builder.materialise_depth = depth;
+        let built = builder.run()?;
+        Ok(built.into_document(text))
     }
 
     /// Parses XML content (any number of top-level elements, text, comments, PIs) in the
@@ -62,17 +82,118 @@ impl Document {
         in_scope: &[NsDecl],
     ) -> Result<Document, XmlError> {
         let (text, enc) = decode(bytes)?;
-        Builder::new(&text, enc, &ParseLimits::default(), Some(in_scope)).run()
+        let built = Builder::new(&text, enc, &ParseLimits::default(), Some(in_scope)).run()?;
+        Ok(built.into_document(text))
+    }
+}
+
+/// What [`Builder::run`] produces; the decoded text becomes [`Document::source`] without
+/// a copy.
+struct Built {
+    nodes: Vec<Node>,
+    context: Vec<NsDecl>,
+    is_fragment: bool,
+}
+
+impl Built {
+    fn into_document(self, text: String) -> Document {
+        Document {
+            nodes: self.nodes,
+            source: text.into_bytes(),
+            context: self.context,
+            is_fragment: self.is_fragment,
+        }
+    }
+}
+
+/// Namespace bindings while parsing: prefix → stack of URIs, with an undo log so leaving an
+/// element restores the outer bindings. Lookups run for every element and prefixed
+/// attribute, so they allocate nothing: a real document uses a handful of prefixes, found by
+/// a short linear scan; past [`FEW_PREFIXES`] distinct prefixes (hostile input) a hash index
+/// keeps lookups O(1).
+#[derive(Default)]
+struct Scopes {
+    /// Every prefix ever declared, with its stack of URIs (empty when out of scope).
+    prefixed: Vec<(String, Vec<String>)>,
+    /// Position in `prefixed` by prefix; built once there are more than [`FEW_PREFIXES`].
+    index: HashMap<String, usize>,
+    default: Vec<String>,
+    log: Vec<Option<String>>,
+}
+
+/// Up to this many distinct prefixes, [`Scopes`] finds a prefix by linear scan.
+const FEW_PREFIXES: usize = 8;
+
+impl Scopes {
+    fn slot(&self, prefix: &str) -> Option<usize> {
+        if self.index.is_empty() {
+            self.prefixed.iter().position(|(p, _)| p == prefix)
+        } else {
+            self.index.get(prefix).copied()
+        }
+    }
+
+    fn push(&mut self, prefix: Option<String>, uri: String) {
+        match &prefix {
+            Some(p) => match self.slot(p) {
+                Some(i) => self.prefixed[i].1.push(uri),
+                None => {
+                    self.prefixed.push((p.clone(), vec![uri]));
+                    if self.prefixed.len() > FEW_PREFIXES {
+                        if self.index.is_empty() {
+                            for (i, (q, _)) in self.prefixed.iter().enumerate() {
+                                self.index.insert(q.clone(), i);
+                            }
+                        } else {
+                            self.index.insert(p.clone(), self.prefixed.len() - 1);
+                        }
+                    }
+                }
+            },
+            None => self.default.push(uri),
+        }
+        self.log.push(prefix);
+    }
+
+    fn mark(&self) -> usize {
+        self.log.len()
+    }
+
+    fn truncate(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            match self.log.pop() {
+                Some(Some(p)) => {
+                    if let Some(i) = self.slot(&p) {
+                        self.prefixed[i].1.pop();
+                    }
+                }
+                Some(None) => {
+                    self.default.pop();
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn get(&self, prefix: Option<&str>) -> Option<&str> {
+        match prefix {
+            Some(p) => self.prefixed[self.slot(p)?].1.last().map(String::as_str),
+            None => self.default.last().map(String::as_str),
+        }
     }
 }
 
 /// An element whose end tag has not been seen yet.
-struct Open {
+struct Open<'s> {
     id: NodeId,
     /// The qualified name exactly as written, to match the end tag.
-    raw_name: String,
+    raw_name: &'s str,
     /// Length of `Builder::scopes` before this element's declarations.
     scope_mark: usize,
+    /// Deeper than the materialised depth: no node, `id` is meaningless.
+    skipped: bool,
+    /// Offset of the start tag's `<`.
+    start: usize,
 }
 
 /// Character data being collected across quick-xml's Text / GeneralRef events.
@@ -97,13 +218,15 @@ struct Builder<'s> {
     limits: &'s ParseLimits,
     fragment: bool,
     nodes: Vec<Node>,
-    stack: Vec<Open>,
+    stack: Vec<Open<'s>>,
     /// Namespace bindings, outermost first; `None` prefix is the default namespace and an
     /// empty URI means "no namespace".
-    scopes: Bindings,
+    scopes: Scopes,
     context: Vec<NsDecl>,
     root_seen: bool,
     pending: Option<PendingText>,
+    /// Elements nested deeper than this are checked but get no nodes.
+    materialise_depth: usize,
 }
 
 impl<'s> Builder<'s> {
@@ -114,25 +237,31 @@ impl<'s> Builder<'s> {
         context: Option<&[NsDecl]>,
     ) -> Self {
         let context = context.map(<[NsDecl]>::to_vec);
-        let mut scopes = Bindings::default();
+        let mut scopes = Scopes::default();
         for d in context.iter().flatten() {
             scopes.push(d.prefix.clone(), d.uri.clone());
         }
+        // Every node but the document starts at a '<' or follows an end tag's '>', so the
+        // number of '<' bounds the count closely enough to size the arena once.
+        let estimate = count_byte(src.as_bytes(), b'<').saturating_add(2);
+        let mut nodes = Vec::with_capacity(estimate.min(limits.max_nodes.saturating_add(1)));
+        nodes.push(Node {
+            kind: NodeKind::Document,
+            parent: None,
+            span: 0..src.len(),
+        });
         Builder {
             src,
             encoding,
             limits,
             fragment: context.is_some(),
-            nodes: vec![Node {
-                kind: NodeKind::Document,
-                parent: None,
-                span: 0..src.len(),
-            }],
+            nodes,
             stack: Vec::new(),
             scopes,
             context: context.unwrap_or_default(),
             root_seen: false,
             pending: None,
+            materialise_depth: usize::MAX,
         }
     }
 
@@ -140,49 +269,64 @@ impl<'s> Builder<'s> {
         XmlError::at(self.src.as_bytes(), offset, kind)
     }
 
-    fn run(mut self) -> Result<Document, XmlError> {
+    fn run(mut self) -> Result<Built, XmlError> {
         check_chars(self.src)?;
-        let mut reader = Reader::from_str(self.src);
-        {
-            let cfg = reader.config_mut();
-            cfg.check_end_names = false; // matched here, with our own error
-            cfg.check_comments = true;
-            cfg.allow_dangling_amp = false;
-            cfg.expand_empty_elements = false;
-            cfg.trim_text(false);
-        }
+        // Offsets are `base` + quick-xml's position: `skip_subtree` moves quick-xml's input
+        // past a skipped subtree (quick-xml is between markup there, as after any start
+        // tag) and `base` counts the bytes quick-xml never saw.
+        let mut base = 0;
+        let mut reader = reader_at(self.src);
         loop {
-            let start = pos(reader.buffer_position());
+            let start = base + pos(reader.buffer_position());
             let event = match reader.read_event() {
                 Ok(e) => e,
                 Err(e) => {
-                    let at = pos(reader.error_position());
+                    let at = base + pos(reader.error_position());
                     return Err(self.err(at, XmlErrorKind::Syntax(e.to_string())));
                 }
             };
-            let end = pos(reader.buffer_position()).min(self.src.len());
+            let end = (base + pos(reader.buffer_position())).min(self.src.len());
+            let skipping = self.stack.last().is_some_and(|o| o.skipped);
             match event {
                 Event::Text(_) => {
                     let raw = slice(self.src, start, end);
-                    if let Some(at) = raw.find("]]>") {
+                    if let Some(at) = memchr::memmem::find(raw.as_bytes(), b"]]>") {
                         return Err(self.err(
                             start + at,
                             XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
                         ));
                     }
-                    self.push_text(&normalize_eol(raw), start, end);
+                    if skipping {
+                        continue;
+                    }
+                    if memchr::memchr(b'\r', raw.as_bytes()).is_some() {
+                        self.push_text(&normalize_eol(raw), start, end);
+                    } else {
+                        self.push_text(raw, start, end);
+                    }
                 }
                 Event::GeneralRef(r) => {
                     let name = r.into_inner();
                     let c = resolve_ref(&name).map_err(|k| self.err(start, k))?;
-                    self.push_text(c.encode_utf8(&mut [0u8; 4]), start, end);
+                    if !skipping {
+                        self.push_text(c.encode_utf8(&mut [0u8; 4]), start, end);
+                    }
                 }
                 other => {
                     self.flush_text()?;
                     match other {
-                        Event::Start(_) => self.start_element(start, end, false)?,
+                        Event::Start(_) => {
+                            self.start_element(start, end, false)?;
+                            if self.stack.last().is_some_and(|o| o.skipped) {
+                                let skip = self.skip_subtree(end)? - end;
+                                let input = reader.get_mut();
+                                *input = input.get(skip..).unwrap_or_default();
+                                base += skip;
+                            }
+                        }
                         Event::Empty(_) => self.start_element(start, end, true)?,
                         Event::End(_) => self.end_element(start, end)?,
+                        Event::CData(_) | Event::Comment(_) | Event::PI(_) if skipping => {}
                         Event::CData(_) => {
                             if self.stack.is_empty() && !self.fragment {
                                 return Err(self.err(start, XmlErrorKind::ContentOutsideRoot));
@@ -227,15 +371,14 @@ impl<'s> Builder<'s> {
             }
         }
         if let Some(open) = self.stack.last() {
-            let at = self.nodes[open.id].span.start;
-            return Err(self.err(at, XmlErrorKind::UnclosedElement(open.raw_name.clone())));
+            let at = open.start;
+            return Err(self.err(at, XmlErrorKind::UnclosedElement(open.raw_name.to_owned())));
         }
         if !self.fragment && !self.root_seen {
             return Err(self.err(self.src.len(), XmlErrorKind::NoRoot));
         }
-        Ok(Document {
+        Ok(Built {
             nodes: self.nodes,
-            source: self.src.as_bytes().to_vec(),
             context: self.context,
             is_fragment: self.fragment,
         })
@@ -331,6 +474,9 @@ impl<'s> Builder<'s> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.err(start, XmlErrorKind::TooDeep(self.limits.max_depth)));
         }
+        if self.stack.len() >= self.materialise_depth {
+            return self.skip_element(start, end, empty);
+        }
         let body_end = if empty {
             end.saturating_sub(2)
         } else {
@@ -347,11 +493,18 @@ impl<'s> Builder<'s> {
         check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
 
         let scope_mark = self.scopes.mark();
-        let mut seen_raw = HashSet::new();
+        // Few attributes (the usual case): compare pairwise, no hashing or allocation.
+        let many = raw_attrs.len() > SMALL_ATTRS;
+        // Hash sets only for many attributes (creating one seeds a hasher, not free).
+        let mut seen_raw = many.then(HashSet::new);
         let mut ns_decls = Vec::new();
         let mut plain = Vec::new();
-        for a in &raw_attrs {
-            if !seen_raw.insert(a.name) {
+        for (i, a) in raw_attrs.iter().enumerate() {
+            let duplicate = match &mut seen_raw {
+                Some(seen) => !seen.insert(a.name),
+                None => raw_attrs[..i].iter().any(|b| b.name == a.name),
+            };
+            if duplicate {
                 return Err(self.err(
                     a.span.start,
                     XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
@@ -380,12 +533,19 @@ impl<'s> Builder<'s> {
             .resolve(raw_name, true)
             .map_err(|k| self.err(start + 1, k))?;
         let mut attributes = Vec::with_capacity(plain.len());
-        let mut seen_expanded = HashSet::new();
+        let mut seen_expanded = many.then(HashSet::new);
         for (a, value) in plain {
             let qn = self
                 .resolve(a.name, false)
                 .map_err(|k| self.err(a.span.start, k))?;
-            if !seen_expanded.insert((qn.ns.clone(), qn.local.clone())) {
+            let duplicate = if let Some(seen) = &mut seen_expanded {
+                !seen.insert((qn.ns.clone(), qn.local.clone()))
+            } else {
+                attributes
+                    .iter()
+                    .any(|b: &Attribute| b.name.local == qn.local && b.name.ns == qn.ns)
+            };
+            if duplicate {
                 return Err(self.err(
                     a.span.start,
                     XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
@@ -413,9 +573,182 @@ impl<'s> Builder<'s> {
         } else {
             self.stack.push(Open {
                 id,
-                raw_name: raw_name.to_owned(),
+                raw_name,
                 scope_mark,
+                skipped: false,
+                start,
             });
+        }
+        Ok(())
+    }
+
+    /// A start tag below the materialised depth: checked, matched later, never a node.
+    fn skip_element(&mut self, start: usize, end: usize, empty: bool) -> Result<(), XmlError> {
+        let body_end = if empty {
+            end.saturating_sub(2)
+        } else {
+            end.saturating_sub(1)
+        };
+        let (raw_name, raw_attrs) =
+            scan_tag(self.src, start + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+        if raw_attrs.len() > self.limits.max_attributes {
+            return Err(self.err(
+                start,
+                XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
+            ));
+        }
+        check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
+        self.check_skipped_attrs(&raw_attrs)?;
+        if !empty {
+            self.stack.push(Open {
+                id: 0,
+                raw_name,
+                scope_mark: self.scopes.mark(),
+                skipped: true,
+                start,
+            });
+        }
+        Ok(())
+    }
+
+    /// Consumes the content and end tag of the skipped element just opened (top of the
+    /// stack), from `from`, with a scan much cheaper than quick-xml's events: only what
+    /// well-formedness needs is checked (see [`Document::parse_shallow`]). Returns the offset
+    /// after the end tag.
+    fn skip_subtree(&mut self, from: usize) -> Result<usize, XmlError> {
+        let src = self.src;
+        let b = src.as_bytes();
+        let syntax = |m: &str| XmlErrorKind::Syntax(m.to_owned());
+        // Open skipped elements: (raw name, start offset); the first is on `self.stack`.
+        let mut open: Vec<(&'s str, usize)> = Vec::new();
+        if let Some(o) = self.stack.pop() {
+            open.push((o.raw_name, o.start));
+        }
+        let mut i = from;
+        while let Some(&(name, name_start)) = open.last() {
+            let Some(lt) = memchr::memchr(b'<', b.get(i..).unwrap_or_default()).map(|k| i + k)
+            else {
+                return Err(self.err(name_start, XmlErrorKind::UnclosedElement(name.to_owned())));
+            };
+            self.check_skipped_text(i, lt)?;
+            let rest = b.get(lt..).unwrap_or_default();
+            let find =
+                |pat: &[u8], at: usize| memchr::memmem::find(b.get(at..)?, pat).map(|k| at + k);
+            if rest.starts_with(b"</") {
+                let Some(gt) = memchr::memchr(b'>', rest).map(|k| lt + k) else {
+                    return Err(self.err(lt, syntax("end tag not closed")));
+                };
+                let found = slice(src, lt + 2, gt).trim_end_matches(is_xml_space);
+                if found != name {
+                    return Err(self.err(
+                        lt,
+                        XmlErrorKind::MismatchedTag {
+                            expected: name.to_owned(),
+                            found: found.to_owned(),
+                        },
+                    ));
+                }
+                open.pop();
+                i = gt + 1;
+            } else if rest.starts_with(b"<!--") {
+                let Some(close) = find(b"--", lt + 4) else {
+                    return Err(self.err(lt, syntax("comment not closed")));
+                };
+                if b.get(close + 2) != Some(&b'>') {
+                    return Err(self.err(close, syntax("'--' is not allowed in a comment")));
+                }
+                i = close + 3;
+            } else if rest.starts_with(b"<![CDATA[") {
+                let Some(close) = find(b"]]>", lt + 9) else {
+                    return Err(self.err(lt, syntax("CDATA section not closed")));
+                };
+                i = close + 3;
+            } else if rest.starts_with(b"<?") {
+                let Some(close) = find(b"?>", lt + 2) else {
+                    return Err(self.err(lt, syntax("processing instruction not closed")));
+                };
+                let body = slice(src, lt + 2, close);
+                let target = &body[..body.find(is_xml_space).unwrap_or(body.len())];
+                check_name(target).map_err(|k| self.err(lt + 2, k))?;
+                if target.eq_ignore_ascii_case("xml") {
+                    return Err(self.err(
+                        lt,
+                        syntax("processing instruction target 'xml' is reserved"),
+                    ));
+                }
+                i = close + 2;
+            } else if rest.starts_with(b"<!") {
+                return Err(self.err(lt, syntax("markup declaration not allowed in content")));
+            } else {
+                let Some(gt) = tag_end(b, lt + 1) else {
+                    return Err(self.err(lt, syntax("start tag not closed")));
+                };
+                let empty = gt > lt + 1 && b.get(gt - 1) == Some(&b'/');
+                if self.stack.len() + open.len() >= self.limits.max_depth {
+                    return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
+                }
+                let body_end = if empty { gt - 1 } else { gt };
+                let (raw_name, raw_attrs) =
+                    scan_tag(src, lt + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+                if raw_attrs.len() > self.limits.max_attributes {
+                    return Err(self.err(
+                        lt,
+                        XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
+                    ));
+                }
+                check_qname(raw_name).map_err(|k| self.err(lt + 1, k))?;
+                self.check_skipped_attrs(&raw_attrs)?;
+                if !empty {
+                    open.push((raw_name, lt));
+                }
+                i = gt + 1;
+            }
+        }
+        Ok(i)
+    }
+
+    /// Attribute names of a skipped start tag: valid QNames, none written twice.
+    fn check_skipped_attrs(&self, attrs: &[RawAttr<'_>]) -> Result<(), XmlError> {
+        let mut seen = (attrs.len() > SMALL_ATTRS).then(HashSet::new);
+        for (i, a) in attrs.iter().enumerate() {
+            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
+            let duplicate = match &mut seen {
+                Some(seen) => !seen.insert(a.name),
+                None => attrs[..i].iter().any(|b| b.name == a.name),
+            };
+            if duplicate {
+                return Err(self.err(
+                    a.span.start,
+                    XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Character data `src[from..to]` inside a skipped subtree: no `]]>`, every reference
+    /// terminated and defined.
+    fn check_skipped_text(&self, from: usize, to: usize) -> Result<(), XmlError> {
+        let text = slice(self.src, from, to);
+        if let Some(at) = memchr::memmem::find(text.as_bytes(), b"]]>") {
+            return Err(self.err(
+                from + at,
+                XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
+            ));
+        }
+        let mut rest = text;
+        let mut at = from;
+        while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
+            let after = &rest[amp + 1..];
+            let Some(semi) = memchr::memchr(b';', after.as_bytes()) else {
+                return Err(self.err(
+                    at + amp,
+                    XmlErrorKind::Syntax("unterminated reference".into()),
+                ));
+            };
+            resolve_ref(&after[..semi]).map_err(|k| self.err(at + amp, k))?;
+            at += amp + 1 + semi + 1;
+            rest = &after[semi + 1..];
         }
         Ok(())
     }
@@ -430,10 +763,13 @@ impl<'s> Builder<'s> {
             return Err(self.err(
                 start,
                 XmlErrorKind::MismatchedTag {
-                    expected: open.raw_name,
+                    expected: open.raw_name.to_owned(),
                     found: found.to_owned(),
                 },
             ));
+        }
+        if open.skipped {
+            return Ok(());
         }
         self.scopes.truncate(open.scope_mark);
         let node = &mut self.nodes[open.id];
@@ -448,8 +784,8 @@ impl<'s> Builder<'s> {
     /// Resolves a qualified name in the current scope. Unprefixed attributes are in no
     /// namespace; unprefixed elements take the default namespace.
     fn resolve(&self, raw: &str, is_element: bool) -> Result<QName, XmlErrorKind> {
-        let (prefix, local) = match raw.split_once(':') {
-            Some((p, l)) => (Some(p), l),
+        let (prefix, local) = match memchr::memchr(b':', raw.as_bytes()) {
+            Some(i) => (raw.get(..i), raw.get(i + 1..).unwrap_or("")),
             None => (None, raw),
         };
         let ns = match prefix {
@@ -481,6 +817,41 @@ impl<'s> Builder<'s> {
     }
 }
 
+/// How many times `needle` occurs in `hay` (counted in blocks of 255 so the per-block sum
+/// fits a byte and the loop vectorises).
+fn count_byte(hay: &[u8], needle: u8) -> usize {
+    hay.chunks(255)
+        .map(|c| usize::from(c.iter().map(|&b| u8::from(b == needle)).sum::<u8>()))
+        .sum()
+}
+
+/// Offset of the `>` closing the start tag whose name begins at `from` (quotes respected).
+fn tag_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let k = i + memchr::memchr3(b'>', b'"', b'\'', b.get(i..)?)?;
+        match b[k] {
+            b'>' => return Some(k),
+            q => i = k + 1 + memchr::memchr(q, b.get(k + 1..)?)? + 1,
+        }
+    }
+}
+
+/// Up to this many attributes on an element, duplicates are found by pairwise comparison.
+const SMALL_ATTRS: usize = 12;
+
+/// A quick-xml reader over `src`, configured as the builder needs.
+fn reader_at(src: &str) -> Reader<&[u8]> {
+    let mut reader = Reader::from_str(src);
+    let cfg = reader.config_mut();
+    cfg.check_end_names = false; // matched here, with our own error
+    cfg.check_comments = true;
+    cfg.allow_dangling_amp = false;
+    cfg.expand_empty_elements = false;
+    cfg.trim_text(false);
+    reader
+}
+
 fn pos(p: u64) -> usize {
     usize::try_from(p).unwrap_or(usize::MAX)
 }
@@ -501,14 +872,32 @@ fn is_xml_char(c: char) -> bool {
 }
 
 fn check_chars(src: &str) -> Result<(), XmlError> {
-    match src.char_indices().find(|&(_, c)| !is_xml_char(c)) {
-        Some((i, c)) => Err(XmlError::at(
-            src.as_bytes(),
-            i,
-            XmlErrorKind::IllegalChar(c as u32),
-        )),
-        None => Ok(()),
+    // In valid UTF-8 only two byte patterns start a non-Char: a C0 control byte other than
+    // tab/LF/CR, or 0xEF 0xBF 0xBE/0xBF (U+FFFE / U+FFFF; 0xEF is always a lead byte). Blocks
+    // holding no suspect byte are skipped in bulk (the fold has no early exit, so it
+    // vectorises); suspect blocks are checked byte by byte.
+    const BLOCK: usize = 64;
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0xEF);
+    let bytes = src.as_bytes();
+    for (k, block) in bytes.chunks(BLOCK).enumerate() {
+        if !block.iter().fold(false, |acc, &b| acc | suspect(b)) {
+            continue;
+        }
+        for (j, &b) in block.iter().enumerate() {
+            let at = k * BLOCK + j;
+            let illegal = if b == 0xEF {
+                matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF]))
+            } else {
+                suspect(b)
+            };
+            if illegal {
+                let c = src.get(at..).and_then(|r| r.chars().next()).unwrap_or('\0');
+                debug_assert!(!is_xml_char(c));
+                return Err(XmlError::at(bytes, at, XmlErrorKind::IllegalChar(c as u32)));
+            }
+        }
     }
+    Ok(())
 }
 
 /// XML 1.0 §2.11: CRLF and lone CR become LF.
@@ -688,6 +1077,17 @@ fn is_name_char(c: char) -> bool {
 }
 
 fn check_name(s: &str) -> Result<(), XmlErrorKind> {
+    // Fast path for the usual all-ASCII name; anything else takes the general check below.
+    let b = s.as_bytes();
+    if let Some((&first, rest)) = b.split_first() {
+        if (first.is_ascii_alphabetic() || first == b'_' || first == b':')
+            && rest
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.'))
+        {
+            return Ok(());
+        }
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if is_name_start(c) && chars.all(is_name_char) => Ok(()),
@@ -698,7 +1098,7 @@ fn check_name(s: &str) -> Result<(), XmlErrorKind> {
 /// A name that is also a namespace-well-formed QName: at most one colon, not at either end.
 fn check_qname(s: &str) -> Result<(), XmlErrorKind> {
     check_name(s)?;
-    let colons = s.matches(':').count();
+    let colons = s.bytes().filter(|&b| b == b':').count();
     if colons > 1 || s.starts_with(':') || s.ends_with(':') {
         return Err(XmlErrorKind::InvalidName(s.to_owned()));
     }
@@ -730,6 +1130,84 @@ mod tests {
 
     fn err(s: &str) -> XmlError {
         Document::parse(s.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn shallow_parse_keeps_spans_and_checks_the_skipped_part() {
+        let src = r#"<s:E xmlns:s="urn:s"><s:H><a>1</a></s:H><s:B Id="b"><op xmlns="urn:o"><x k='1'>t&amp;<!--c--><y/></x><![CDATA[z]]></op></s:B></s:E>"#;
+        let full = parse(src);
+        let shallow = Document::parse_shallow(src.as_bytes(), 3).unwrap();
+        // Everything to depth 3 is the same node, in the same place, as in the full tree.
+        let names = |d: &Document| -> Vec<(String, std::ops::Range<usize>)> {
+            d.nodes
+                .iter()
+                .filter_map(|n| d_name(n).map(|q| (q, n.span.clone())))
+                .collect()
+        };
+        fn d_name(n: &Node) -> Option<String> {
+            match &n.kind {
+                NodeKind::Element(e) => Some(e.name.qualified()),
+                _ => None,
+            }
+        }
+        assert_eq!(
+            names(&shallow),
+            vec![
+                ("s:E".to_string(), 0..src.len()),
+                ("s:H".to_string(), full.nodes[2].span.clone()),
+                ("a".to_string(), full.nodes[3].span.clone()),
+                ("s:B".to_string(), full.nodes[5].span.clone()),
+                ("op".to_string(), full.nodes[6].span.clone()),
+            ]
+        );
+        let (op, full_op) = (6, 6);
+        assert!(shallow.children_elements(op).is_empty());
+        assert_eq!(shallow.text_content(op), "z"); // the CDATA directly inside
+        assert_eq!(shallow.inner_xml_bytes(op), full.inner_xml_bytes(full_op));
+        assert_eq!(
+            shallow.element(op).unwrap().name.ns.as_deref(),
+            Some("urn:o")
+        );
+        assert_eq!(shallow.text_content(3), "1");
+        assert_eq!(shallow.source, full.source);
+        // Errors inside the skipped part are still found, at the same offset.
+        for bad in [
+            "<a><b><c><d></c></d></b></a>",
+            "<a><b><c><d>x]]>y</d></c></b></a>",
+            "<a><b><c><d>&nope;</d></c></b></a>",
+            "<a><b><c><d e=1/></c></b></a>",
+            "<a><b><c><d></d></c></b></a><e/>",
+            "<a><b><c><d>",
+        ] {
+            let full = err(bad);
+            let shallow = Document::parse_shallow(bad.as_bytes(), 2).unwrap_err();
+            assert_eq!(
+                (shallow.offset, shallow.kind),
+                (full.offset, full.kind),
+                "{bad}"
+            );
+        }
+        // Other malformed skipped content is rejected too (offsets may differ from quick-xml's).
+        for bad in [
+            "<a><b><c><!-- x -- y --></c></b></a>",
+            "<a><b><c><?xml version='1.0'?></c></b></a>",
+            "<a><b><c><!DOCTYPE x></c></b></a>",
+            "<a><b><c>&amp</c></b></a>",
+            "<a><b><c><d a='1' a='2'/></c></b></a>",
+            "<a><b><c><1d/></c></b></a>",
+            "<a><b><c><d x='>'</c></b></a>",
+        ] {
+            assert!(Document::parse(bad.as_bytes()).is_err(), "{bad}");
+            assert!(Document::parse_shallow(bad.as_bytes(), 2).is_err(), "{bad}");
+        }
+        // Every cut of the document: no panic, and whatever parses fully parses shallowly.
+        for cut in 0..=src.len() {
+            let Some(part) = src.get(..cut) else { continue };
+            let shallow = Document::parse_shallow(part.as_bytes(), 3);
+            if Document::parse(part.as_bytes()).is_ok() {
+                assert!(shallow.is_ok(), "{part}");
+            }
+        }
     }
 
     #[test]
