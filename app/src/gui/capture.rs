@@ -448,6 +448,7 @@ pub fn empty_analysis(interface: &str) -> Analysis {
             diagnostics: Vec::new(),
         },
         details: Vec::new(),
+        security_diagnostics_from: 0,
     }
 }
 
@@ -510,9 +511,11 @@ pub fn finish(mut shown: Analysis, rest: Vec<Settled>, summary: Summary) -> Anal
     for (k, m) in messages.iter_mut().enumerate() {
         m.index = k;
     }
+    let security_diagnostics_from = summary.security_diagnostics_from;
     Analysis {
         report: summary.into_report(std::mem::take(&mut messages)),
         details,
+        security_diagnostics_from,
     }
 }
 
@@ -718,6 +721,7 @@ mod tests {
             streams: sample.report.streams.clone(),
             sessions: sample.report.sessions.clone(),
             diagnostics: Vec::new(),
+            security_diagnostics_from: 0,
         };
         let f = finish(
             a,
