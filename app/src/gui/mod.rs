@@ -5,6 +5,7 @@
 //! [`WcfApp::apply`] carries out after the frame, so widget code has no side effects.
 //! Loading runs on a worker thread ([`loader`]); results are drained in `App::logic`.
 
+pub mod capture;
 pub mod details;
 pub mod facts;
 pub mod graph;
@@ -61,6 +62,11 @@ pub enum Command {
     ToggleDiagnostics,
     /// Files dropped on the window or picked in a dialog: captures open, keys ask a password.
     Files(Vec<PathBuf>),
+    /// List the capture interfaces again.
+    RefreshDevices,
+    /// Start a live capture with the toolbar's settings.
+    StartCapture,
+    StopCapture,
 }
 
 /// What survives a restart (paths only, never keys or passwords).
@@ -127,6 +133,8 @@ pub struct WcfApp {
     pub job: Option<Job>,
     pub banner: Option<Banner>,
     pub show_diagnostics: bool,
+    /// The live-capture toolbar and its running capture.
+    pub capture: capture::CaptureState,
     /// (picked in the key dialog?, paths) from the file dialog thread.
     dialog_rx: Option<Receiver<(bool, Vec<PathBuf>)>>,
     repaint: Option<egui::Context>,
@@ -156,6 +164,7 @@ impl WcfApp {
             job: None,
             banner: None,
             show_diagnostics: false,
+            capture: capture::CaptureState::default(),
             dialog_rx: None,
             repaint: None,
             commands: Vec::new(),
@@ -257,9 +266,85 @@ impl WcfApp {
         }
     }
 
+    /// Shows a (live or final) analysis in place of the current one, keeping the selection
+    /// and the walkthrough (followed by session id, since positions may change).
+    fn show_live(&mut self, analysis: wcfscope_core::analyzer::Analysis) {
+        let walk = self.walk.as_ref().and_then(|w| {
+            let l = self.loaded.as_ref()?;
+            Some((
+                l.analysis.report.sessions.get(w.session)?.id.clone(),
+                w.current,
+            ))
+        });
+        let loaded = Loaded::new(analysis);
+        self.timeline = timeline::TimelineModel::build(&loaded);
+        self.session_rows = sessions::rows(&loaded);
+        self.table.refresh(&loaded);
+        if self.selected.is_none_or(|m| m >= loaded.len()) {
+            self.selected = self.timeline.rows.first().map(|r| r.msg);
+        }
+        self.walk = walk.and_then(|(id, cur)| {
+            let s = loaded
+                .analysis
+                .report
+                .sessions
+                .iter()
+                .position(|s| s.id == id)?;
+            walkthrough::Walkthrough::build(&loaded, s).map(|mut w| {
+                w.current = cur.min(w.steps.len().saturating_sub(1));
+                w
+            })
+        });
+        self.loaded = Some(loaded);
+    }
+
+    /// Takes what the capture worker sent since the last frame (one batch per frame).
+    fn poll_capture(&mut self) {
+        let polled = self.capture.poll();
+        if let Some(e) = polled.errors.last() {
+            self.banner = Some(Banner {
+                text: e.clone(),
+                error: true,
+            });
+        }
+        let news = !polled.settled.is_empty() || polled.done.is_some();
+        if !news && polled.packets.is_none() {
+            return;
+        }
+        if !news {
+            if let (Some(l), Some(p)) = (&mut self.loaded, polled.packets) {
+                l.analysis.report.capture.packets = p;
+            }
+            return;
+        }
+        let Some(mut analysis) = self.loaded.take().map(|l| l.analysis) else {
+            return;
+        };
+        if let Some(p) = polled.packets {
+            analysis.report.capture.packets = p;
+        }
+        capture::append(&mut analysis, &mut self.capture.by_id, polled.settled);
+        if let Some((rest, summary)) = polled.done {
+            analysis = capture::finish(analysis, rest, *summary);
+            // New keys re-analyse the saved file, if there is one.
+            let saved = PathBuf::from(self.capture.save_path.trim());
+            self.files = if self.capture.save_path.trim().is_empty() {
+                Vec::new()
+            } else {
+                vec![saved]
+            };
+        }
+        self.show_live(analysis);
+    }
+
     /// The non-drawing half of a frame: finished loads and file-dialog results (eframe
     /// calls it even while the window is hidden).
     pub fn logic(&mut self, ctx: &egui::Context) {
+        if self.capture.is_running() {
+            self.poll_capture();
+            // The worker wakes the UI on news; this keeps the counters fresh regardless.
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
         if let Some(job) = &mut self.job {
             if let Some(result) = job.poll() {
                 if let Some(job) = self.job.take() {
@@ -300,6 +385,13 @@ impl WcfApp {
     pub fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::Open(files) => {
+                if self.capture.is_running() {
+                    self.banner = Some(Banner {
+                        text: "Stop the live capture before opening a file.".into(),
+                        error: false,
+                    });
+                    return;
+                }
                 self.walk = None;
                 self.start_job(files, false);
             }
@@ -390,6 +482,50 @@ impl WcfApp {
             Command::DismissBanner => self.banner = None,
             Command::ClearRecent => self.persisted.recent.clear(),
             Command::ToggleDiagnostics => self.show_diagnostics = !self.show_diagnostics,
+            Command::RefreshDevices => self.capture.refresh_devices(),
+            Command::StartCapture => self.start_capture(),
+            Command::StopCapture => self.capture.request_stop(),
+        }
+    }
+
+    /// Starts a live capture with the toolbar's settings and the key manager's keys; the
+    /// window then shows an empty analysis that grows as messages settle.
+    fn start_capture(&mut self) {
+        #[cfg(feature = "live")]
+        {
+            let mut options = self.keys.options();
+            // The details (raw bytes, decrypted XML) are what the GUI shows; keep them.
+            options.skip_details = false;
+            match self.capture.start(options, self.repaint.clone()) {
+                Ok(()) => {
+                    if let Some(j) = self.job.take() {
+                        j.cancel();
+                    }
+                    let iface = self.capture.interface.clone().unwrap_or_default();
+                    self.files.clear();
+                    self.walk = None;
+                    self.selected = None;
+                    self.details.xml.key = None;
+                    self.details.graph = None;
+                    self.show_live(capture::empty_analysis(&iface));
+                    if self.banner.as_ref().is_some_and(|b| b.error) {
+                        self.banner = None;
+                    }
+                }
+                Err(e) => {
+                    self.banner = Some(Banner {
+                        text: e,
+                        error: true,
+                    })
+                }
+            }
+        }
+        #[cfg(not(feature = "live"))]
+        {
+            self.banner = Some(Banner {
+                text: wcfscope_core::live::NO_LIVE_SUPPORT.into(),
+                error: true,
+            });
         }
     }
 
@@ -557,6 +693,10 @@ impl WcfApp {
             }
         });
 
+        egui::Panel::top("capture").show(ui, |ui| {
+            cmds.extend(capture::toolbar(ui, &mut self.capture));
+        });
+
         egui::Panel::bottom("status").show(ui, |ui| {
             cmds.extend(status::show(
                 ui,
@@ -564,6 +704,9 @@ impl WcfApp {
                 self.job.as_ref(),
                 dark,
             ));
+            if self.capture.is_running() || self.capture.stats.is_some() {
+                ui.weak(format!("Live: {}", self.capture.status_text()));
+            }
         });
 
         egui::Panel::left("side")
@@ -815,6 +958,7 @@ pub fn run(file: Option<PathBuf>, keys: Vec<String>) -> anyhow::Result<u8> {
             let mut app = WcfApp::new(persisted, loader::core_analyzer());
             app.security_rerun = true;
             app.set_repaint_context(cc.egui_ctx.clone());
+            app.capture.refresh_devices();
             app.start(startup);
             Ok(Box::new(EframeApp(app)))
         }),
