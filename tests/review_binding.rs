@@ -104,7 +104,7 @@ fn analyse(xml: &str) -> MessageInfo {
         "bind".into(),
         CaptureFormat::Xml,
         Options {
-            sct_keys: vec![(SCT.into(), KEY.to_vec())],
+            sct_keys: vec![(SCT.into(), KEY.to_vec().into())],
             ..Options::default()
         },
     );

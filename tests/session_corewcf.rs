@@ -124,7 +124,7 @@ fn a_wrong_manual_key_does_not_verify() {
         "x".into(),
         CaptureFormat::Xml,
         Options {
-            sct_keys: vec![(SCT.into(), vec![0x11; 32])],
+            sct_keys: vec![(SCT.into(), vec![0x11; 32].into())],
             ..Options::default()
         },
     );
@@ -147,7 +147,8 @@ fn a_wrong_manual_key_does_not_verify() {
                 SCT.to_uppercase().replace("URN:UUID:", "urn:uuid:"),
                 (0..32)
                     .map(|i| u8::from_str_radix(&KEY[2 * i..2 * i + 2], 16).unwrap())
-                    .collect(),
+                    .collect::<Vec<u8>>()
+                    .into(),
             )],
             ..Options::default()
         },

@@ -74,7 +74,7 @@ fn analyse(xml: &str) -> (wcfscope_core::model::MessageInfo, Option<String>) {
         "eh".into(),
         CaptureFormat::Xml,
         Options {
-            sct_keys: vec![(SCT.into(), KEY.to_vec())],
+            sct_keys: vec![(SCT.into(), KEY.to_vec().into())],
             ..Options::default()
         },
     );

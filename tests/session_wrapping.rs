@@ -79,7 +79,7 @@ fn analyse(xml: &str) -> Report {
         "wrap".into(),
         CaptureFormat::Xml,
         Options {
-            sct_keys: vec![(SCT.into(), KEY.to_vec())],
+            sct_keys: vec![(SCT.into(), KEY.to_vec().into())],
             ..Options::default()
         },
     );

@@ -37,8 +37,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut sct_keys = Vec::new();
     for spec in &args.sct_keys {
-        let (id, key) = parse_sct_key_arg(spec)?;
-        sct_keys.push((id, key.to_vec()));
+        sct_keys.push(parse_sct_key_arg(spec)?);
     }
     let options = Options {
         keys: args.keys.clone(),

@@ -85,7 +85,7 @@ impl KeyRing {
             sct_keys: self
                 .sct
                 .iter()
-                .map(|k| (k.id.clone(), k.key.to_vec()))
+                .map(|k| (k.id.clone(), Zeroizing::new(k.key.to_vec())))
                 .collect(),
             ..Options::default()
         }
@@ -359,7 +359,9 @@ mod tests {
                 "hex:00112233"
             ]
         );
-        assert_eq!(o.sct_keys, vec![("id".to_string(), vec![1, 2])]);
+        assert_eq!(o.sct_keys.len(), 1);
+        assert_eq!(o.sct_keys[0].0, "id");
+        assert_eq!(o.sct_keys[0].1.as_slice(), &[1, 2]);
         for k in &ring.files {
             assert!(
                 !k.label.contains("secret") && !k.label.contains("pw2"),

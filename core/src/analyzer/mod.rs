@@ -17,6 +17,7 @@ use crate::model::{CaptureFormat, MessageDetail, MessageInfo, Report, REPORT_VER
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use zeroize::Zeroizing;
 
 /// How to analyse. Its `Debug` shows how many keys there are, never the key specs (they may
 /// carry passwords) or key bytes.
@@ -25,7 +26,7 @@ pub struct Options {
     /// Key specifications as the CLI takes them: `PATH[:PASSWORD]` or `hex:HEX`.
     pub keys: Vec<String>,
     /// Session keys the user typed: (SCT Identifier, key bytes).
-    pub sct_keys: Vec<(String, Vec<u8>)>,
+    pub sct_keys: Vec<(String, Zeroizing<Vec<u8>>)>,
     /// Allowed clock skew for Timestamp checks, in seconds (default 300).
     pub clock_skew_secs: Option<u64>,
     /// Replace every `key_hex` in the report by null.

@@ -66,7 +66,10 @@ fn found(e: &KeyEntry) -> Found {
 impl KeyStore {
     /// Loads every key spec and manual SCT key; each problem is returned as a message (no
     /// secret in it).
-    pub fn load(specs: &[String], sct_keys: &[(String, Vec<u8>)]) -> (KeyStore, Vec<String>) {
+    pub fn load(
+        specs: &[String],
+        sct_keys: &[(String, Zeroizing<Vec<u8>>)],
+    ) -> (KeyStore, Vec<String>) {
         let mut ring = Keyring::new();
         let mut problems = Vec::new();
         for spec in specs {
@@ -81,7 +84,7 @@ impl KeyStore {
         }
         problems.extend(ring.warnings().iter().cloned());
         for (id, key) in sct_keys {
-            ring.add_sct_key(id.trim(), key.clone());
+            ring.add_sct_key(id.trim(), key.to_vec());
         }
         (KeyStore { ring }, problems)
     }
