@@ -67,8 +67,49 @@ pub struct Envelope {
     pub fault: Option<Fault>,
 }
 
+/// The Body in either SOAP version: the root child whose payload [`Envelope::parse`] may
+/// leave without a tree.
+const BODIES: [(&str, &str); 2] = [(SOAP11_NS, "Body"), (SOAP12_NS, "Body")];
+
+/// Namespaces (by prefix) whose elements, wherever they are, make a message's payload worth
+/// a whole tree: WS-Security and WS-SX (docs.oasis-open.org: wsse, wsu, SC 1.3, Trust 1.3),
+/// SC/Trust February 2005, XML Encryption (1.0 and 1.1) and XML Signature.
+const SECURITY_NAMESPACE_PREFIXES: [&str; 5] = [
+    "http://docs.oasis-open.org/",
+    "http://schemas.xmlsoap.org/ws/2005/02/",
+    "http://www.w3.org/2001/04/xmlenc#",
+    "http://www.w3.org/2009/xmlenc11#",
+    "http://www.w3.org/2000/09/xmldsig",
+];
+
+/// True for an element that a later stage reads below the Body's top element, so the
+/// envelope needs its whole tree: anything of WS-Security, WS-Trust/SC, XML Encryption or
+/// Signature (inventory, SCT references, session version, decryption, signature
+/// references), a SOAP Fault (its code and reason), and the elements `--redact-keys` masks
+/// by local name in any namespace (Password, BinarySecret).
+fn needs_whole_tree(ns: Option<&str>, local: &str) -> bool {
+    matches!(local, "Password" | "BinarySecret")
+        || match ns {
+            Some(SOAP11_NS | SOAP12_NS) => local == "Fault",
+            Some(ns) => SECURITY_NAMESPACE_PREFIXES
+                .iter()
+                .any(|p| ns.starts_with(p)),
+            None => false,
+        }
+}
+
 impl Envelope {
+    /// Parses an envelope. A plain message's Body payload (below the Body's top elements) is
+    /// checked but gets no tree: nothing reads it but the report, which takes it as bytes.
+    /// Any security, WS-Trust, fault or secret-bearing element (see [`needs_whole_tree`])
+    /// gives the whole tree, as [`Envelope::parse_whole`] does.
     pub fn parse(bytes: &[u8]) -> Result<Envelope, SoapError> {
+        let doc = Document::parse_skimming(bytes, &BODIES, &needs_whole_tree)?;
+        Envelope::from_document(doc)
+    }
+
+    /// Parses an envelope into its whole tree.
+    pub fn parse_whole(bytes: &[u8]) -> Result<Envelope, SoapError> {
         let doc = Document::parse(bytes)?;
         Envelope::from_document(doc)
     }
@@ -137,14 +178,7 @@ impl Envelope {
 
 /// The inner XML of an element exactly as in the source bytes.
 pub fn inner_xml(doc: &Document, id: NodeId) -> String {
-    match element(doc, id) {
-        Some(e) => doc
-            .source
-            .get(e.content_span.clone())
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default(),
-        None => String::new(),
-    }
+    doc.inner_xml_string(id)
 }
 
 /// The action of a message from its HTTP headers: SOAP 1.1 `SOAPAction`, or the SOAP 1.2

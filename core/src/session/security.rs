@@ -141,7 +141,7 @@ impl SecurityStage {
         if self.options.redact_keys {
             super::redact::redacted_inner(&view.doc, view.body)
         } else {
-            String::from_utf8_lossy(view.doc.inner_xml_bytes(view.body)).into_owned()
+            view.doc.inner_xml_string(view.body)
         }
     }
 
@@ -884,7 +884,9 @@ impl SecurityStage {
         } = seen;
         let index = info.index;
         let doc = &view.doc;
-        if in_clear {
+        // In clear, `view` is the envelope the SOAP stage already took the body from; only
+        // `--redact-keys` changes it.
+        if in_clear && self.options.redact_keys {
             info.body = Some(self.body_text(view));
         }
         match trust::read_rst(doc, view.body) {

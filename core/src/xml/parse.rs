@@ -59,10 +59,11 @@ impl Document {
     /// the header blocks with their text, and the body's top element, without materialising
     /// a large body (no allocation for the skipped part).
     ///
-    /// The skipped content is still checked: tags balance and match, names, attribute syntax,
-    /// references and `]]>` in text; namespace prefixes and attribute values inside it are
-    /// not (a later [`Document::parse`] of the same bytes reports those). Callers that need
-    /// the subtree (signature references, decryption) parse again with [`Document::parse`].
+    /// The skipped content is checked as thoroughly as [`Document::parse`] checks it (tags
+    /// balance and match, names, attributes, namespace declarations and prefixes, references,
+    /// `]]>` in text): a document is accepted exactly when `parse` accepts it. Callers that
+    /// need the subtree (signature references, decryption) parse again with
+    /// [`Document::parse`].
     pub fn parse_shallow(bytes: &[u8], depth: usize) -> Result<Document, XmlError> {
         let (text, enc) = decode(bytes)?;
         let limits = ParseLimits::default();
@@ -70,6 +71,41 @@ impl Document {
         builder.materialise_depth = depth;
         let built = builder.run()?;
         Ok(built.into_document(text))
+    }
+
+    /// Parses a whole document but, inside each child of the root whose expanded name is in
+    /// `skim` (namespace, local name), builds nodes only for the child elements (with their
+    /// attributes and the text directly inside them), not for what they contain. For a SOAP
+    /// envelope with `skim` = the Body: the Header is a whole tree, the Body holds its top
+    /// element(s), and a large payload costs a scan instead of a tree.
+    ///
+    /// `wanted(namespace, local name)` names elements whose presence anywhere means the
+    /// caller needs the whole tree: met before anything was skipped, skimming stops there;
+    /// met inside skipped content, the document is parsed again whole. [`Document::skimmed`]
+    /// says whether anything was left out.
+    ///
+    /// Acceptance is exactly [`Document::parse`]'s (the skipped content is fully checked,
+    /// see [`Document::parse_shallow`]); the nodes built are the ones `parse` builds, in the
+    /// same order, minus the skipped ones, so spans and inner XML are unchanged.
+    pub fn parse_skimming(
+        bytes: &[u8],
+        skim: &[(&str, &str)],
+        wanted: &dyn Fn(Option<&str>, &str) -> bool,
+    ) -> Result<Document, XmlError> {
+        let (text, enc) = decode(bytes)?;
+        let limits = ParseLimits::default();
+        let restart = std::cell::Cell::new(false);
+        let mut builder = Builder::new(&text, enc, &limits, None);
+        builder.skim = skim;
+        builder.wanted = Some(wanted);
+        builder.restart = Some(&restart);
+        match builder.run() {
+            Err(_) if restart.get() => {
+                let built = Builder::new(&text, enc, &limits, None).run()?;
+                Ok(built.into_document(text))
+            }
+            other => Ok(other?.into_document(text)),
+        }
     }
 
     /// Parses XML content (any number of top-level elements, text, comments, PIs) in the
@@ -91,6 +127,7 @@ impl Document {
 /// a copy.
 struct Built {
     nodes: Vec<Node>,
+    skimmed: bool,
     context: Vec<NsDecl>,
     is_fragment: bool,
 }
@@ -102,6 +139,7 @@ impl Built {
             source: text.into_bytes(),
             context: self.context,
             is_fragment: self.is_fragment,
+            skimmed: self.skimmed,
         }
     }
 }
@@ -227,6 +265,18 @@ struct Builder<'s> {
     pending: Option<PendingText>,
     /// Elements nested deeper than this are checked but get no nodes.
     materialise_depth: usize,
+    /// Expanded names of root children whose grandchildren are skipped
+    /// ([`Document::parse_skimming`]).
+    skim: &'s [(&'s str, &'s str)],
+    /// Inside a root child named in `skim`: elements at level 4 and deeper get no nodes.
+    skimming: bool,
+    /// Elements that make the caller want the whole tree ([`Document::parse_skimming`]).
+    wanted: Option<&'s dyn Fn(Option<&str>, &str) -> bool>,
+    /// Set when a wanted element turned up in skipped content: `run` stops with an error
+    /// and the caller parses again without skimming.
+    restart: Option<&'s std::cell::Cell<bool>>,
+    /// Some content got no nodes.
+    skipped_any: bool,
 }
 
 impl<'s> Builder<'s> {
@@ -262,6 +312,11 @@ impl<'s> Builder<'s> {
             root_seen: false,
             pending: None,
             materialise_depth: usize::MAX,
+            skim: &[],
+            skimming: false,
+            wanted: None,
+            restart: None,
+            skipped_any: false,
         }
     }
 
@@ -378,6 +433,7 @@ impl<'s> Builder<'s> {
             return Err(self.err(self.src.len(), XmlErrorKind::NoRoot));
         }
         Ok(Built {
+            skimmed: self.skipped_any,
             nodes: self.nodes,
             context: self.context,
             is_fragment: self.fragment,
@@ -474,7 +530,7 @@ impl<'s> Builder<'s> {
         if self.stack.len() >= self.limits.max_depth {
             return Err(self.err(start, XmlErrorKind::TooDeep(self.limits.max_depth)));
         }
-        if self.stack.len() >= self.materialise_depth {
+        if self.stack.len() >= self.materialise_depth || (self.skimming && self.stack.len() >= 3) {
             return self.skip_element(start, end, empty);
         }
         let body_end = if empty {
@@ -532,6 +588,17 @@ impl<'s> Builder<'s> {
         let name = self
             .resolve(raw_name, true)
             .map_err(|k| self.err(start + 1, k))?;
+        if self
+            .wanted
+            .is_some_and(|w| w(name.ns.as_deref(), &name.local))
+        {
+            if self.skipped_any {
+                return Err(self.want_restart(start));
+            }
+            // Nothing skipped yet: build the rest whole.
+            self.skim = &[];
+            self.skimming = false;
+        }
         let mut attributes = Vec::with_capacity(plain.len());
         let mut seen_expanded = many.then(HashSet::new);
         for (a, value) in plain {
@@ -571,6 +638,14 @@ impl<'s> Builder<'s> {
         if empty {
             self.scopes.truncate(scope_mark);
         } else {
+            if self.stack.len() == 1 && !self.fragment {
+                self.skimming = self.nodes.get(id).is_some_and(|n| match &n.kind {
+                    NodeKind::Element(e) => self.skim.iter().any(|&(ns, local)| {
+                        e.name.ns.as_deref() == Some(ns) && e.name.local == local
+                    }),
+                    _ => false,
+                });
+            }
             self.stack.push(Open {
                 id,
                 raw_name,
@@ -591,19 +666,15 @@ impl<'s> Builder<'s> {
         };
         let (raw_name, raw_attrs) =
             scan_tag(self.src, start + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
-        if raw_attrs.len() > self.limits.max_attributes {
-            return Err(self.err(
-                start,
-                XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
-            ));
-        }
-        check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
-        self.check_skipped_attrs(&raw_attrs)?;
-        if !empty {
+        let scope_mark = self.scopes.mark();
+        self.check_skipped_tag(start, raw_name, &raw_attrs)?;
+        if empty {
+            self.scopes.truncate(scope_mark);
+        } else {
             self.stack.push(Open {
                 id: 0,
                 raw_name,
-                scope_mark: self.scopes.mark(),
+                scope_mark,
                 skipped: true,
                 start,
             });
@@ -619,18 +690,17 @@ impl<'s> Builder<'s> {
         let src = self.src;
         let b = src.as_bytes();
         let syntax = |m: &str| XmlErrorKind::Syntax(m.to_owned());
-        // Open skipped elements: (raw name, start offset); the first is on `self.stack`.
-        let mut open: Vec<(&'s str, usize)> = Vec::new();
+        // Open skipped elements: (raw name, start offset, scope mark before its namespace
+        // declarations); the first is on `self.stack`.
+        let mut open: Vec<(&'s str, usize, usize)> = Vec::new();
         if let Some(o) = self.stack.pop() {
-            open.push((o.raw_name, o.start));
+            open.push((o.raw_name, o.start, o.scope_mark));
         }
         let mut i = from;
-        while let Some(&(name, name_start)) = open.last() {
-            let Some(lt) = memchr::memchr(b'<', b.get(i..).unwrap_or_default()).map(|k| i + k)
-            else {
+        while let Some(&(name, name_start, scope_mark)) = open.last() {
+            let Some(lt) = self.skip_text(i)? else {
                 return Err(self.err(name_start, XmlErrorKind::UnclosedElement(name.to_owned())));
             };
-            self.check_skipped_text(i, lt)?;
             let rest = b.get(lt..).unwrap_or_default();
             let find =
                 |pat: &[u8], at: usize| memchr::memmem::find(b.get(at..)?, pat).map(|k| at + k);
@@ -649,6 +719,7 @@ impl<'s> Builder<'s> {
                     ));
                 }
                 open.pop();
+                self.scopes.truncate(scope_mark);
                 i = gt + 1;
             } else if rest.starts_with(b"<!--") {
                 let Some(close) = find(b"--", lt + 4) else {
@@ -690,16 +761,12 @@ impl<'s> Builder<'s> {
                 let body_end = if empty { gt - 1 } else { gt };
                 let (raw_name, raw_attrs) =
                     scan_tag(src, lt + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
-                if raw_attrs.len() > self.limits.max_attributes {
-                    return Err(self.err(
-                        lt,
-                        XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
-                    ));
-                }
-                check_qname(raw_name).map_err(|k| self.err(lt + 1, k))?;
-                self.check_skipped_attrs(&raw_attrs)?;
-                if !empty {
-                    open.push((raw_name, lt));
+                let mark = self.scopes.mark();
+                self.check_skipped_tag(lt, raw_name, &raw_attrs)?;
+                if empty {
+                    self.scopes.truncate(mark);
+                } else {
+                    open.push((raw_name, lt, mark));
                 }
                 i = gt + 1;
             }
@@ -707,11 +774,39 @@ impl<'s> Builder<'s> {
         Ok(i)
     }
 
-    /// Attribute names of a skipped start tag: valid QNames, none written twice.
-    fn check_skipped_attrs(&self, attrs: &[RawAttr<'_>]) -> Result<(), XmlError> {
+    /// Stops a skimming parse that met a wanted element after skipping content: the caller
+    /// ([`Document::parse_skimming`]) sees `restart` set and parses again whole.
+    fn want_restart(&self, at: usize) -> XmlError {
+        if let Some(restart) = self.restart {
+            restart.set(true);
+        }
+        self.err(
+            at,
+            XmlErrorKind::Syntax("wanted element in skipped content".into()),
+        )
+    }
+
+    /// A start tag inside a skipped subtree (`<` at `start`), checked for everything
+    /// [`Builder::start_element`] checks without building anything: QNames, no attribute
+    /// written twice (as written or as expanded name), attribute values (no `<`, references
+    /// defined), namespace declarations, every prefix declared. The tag's declarations are
+    /// bound in `scopes` (the caller unbinds them at the end tag), so prefixes inside resolve.
+    fn check_skipped_tag(
+        &mut self,
+        start: usize,
+        raw_name: &str,
+        attrs: &[RawAttr<'_>],
+    ) -> Result<(), XmlError> {
+        if attrs.len() > self.limits.max_attributes {
+            return Err(self.err(
+                start,
+                XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
+            ));
+        }
+        check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
         let mut seen = (attrs.len() > SMALL_ATTRS).then(HashSet::new);
+        let mut plain = 0usize;
         for (i, a) in attrs.iter().enumerate() {
-            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
             let duplicate = match &mut seen {
                 Some(seen) => !seen.insert(a.name),
                 None => attrs[..i].iter().any(|b| b.name == a.name),
@@ -722,35 +817,99 @@ impl<'s> Builder<'s> {
                     XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
                 ));
             }
+            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
+            let decl_prefix = if a.name == "xmlns" {
+                Some(None)
+            } else {
+                a.name.strip_prefix("xmlns:").map(Some)
+            };
+            match decl_prefix {
+                Some(prefix) => {
+                    let uri = normalize_attr(a.value, a.value_offset)
+                        .map_err(|(at, k)| self.err(at, k))?;
+                    check_ns_decl(prefix, &uri).map_err(|k| self.err(a.span.start, k))?;
+                    self.scopes.push(prefix.map(str::to_owned), uri);
+                }
+                None => {
+                    check_attr_value(a.value, a.value_offset).map_err(|(at, k)| self.err(at, k))?;
+                    plain += 1;
+                }
+            }
+        }
+        self.skipped_any = true;
+        let ns = self
+            .namespace_of(raw_name, true)
+            .map_err(|k| self.err(start + 1, k))?;
+        if self.wanted.is_some_and(|w| w(ns, split_qname(raw_name).1)) {
+            return Err(self.want_restart(start));
+        }
+        if plain == 0 {
+            return Ok(());
+        }
+        // Expanded names of the attributes: declared prefixes, none twice.
+        let mut expanded: Vec<(Option<&str>, &str)> = Vec::with_capacity(plain);
+        let mut seen_expanded = (plain > SMALL_ATTRS).then(HashSet::new);
+        for a in attrs {
+            if a.name == "xmlns" || a.name.starts_with("xmlns:") {
+                continue;
+            }
+            let ns = self
+                .namespace_of(a.name, false)
+                .map_err(|k| self.err(a.span.start, k))?;
+            let local = split_qname(a.name).1;
+            let duplicate = match &mut seen_expanded {
+                Some(seen) => !seen.insert((ns, local)),
+                None => expanded.contains(&(ns, local)),
+            };
+            if duplicate {
+                return Err(self.err(
+                    a.span.start,
+                    XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
+                ));
+            }
+            expanded.push((ns, local));
         }
         Ok(())
     }
 
-    /// Character data `src[from..to]` inside a skipped subtree: no `]]>`, every reference
-    /// terminated and defined.
-    fn check_skipped_text(&self, from: usize, to: usize) -> Result<(), XmlError> {
-        let text = slice(self.src, from, to);
-        if let Some(at) = memchr::memmem::find(text.as_bytes(), b"]]>") {
-            return Err(self.err(
-                from + at,
-                XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
-            ));
-        }
-        let mut rest = text;
-        let mut at = from;
-        while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
-            let after = &rest[amp + 1..];
-            let Some(semi) = memchr::memchr(b';', after.as_bytes()) else {
-                return Err(self.err(
-                    at + amp,
-                    XmlErrorKind::Syntax("unterminated reference".into()),
-                ));
+    /// Character data from `from` inside a skipped subtree, checked in one pass: no `]]>`,
+    /// every reference terminated (before the next `<`) and defined. Returns the offset of
+    /// the `<` that ends it, None at the end of the input.
+    fn skip_text(&self, from: usize) -> Result<Option<usize>, XmlError> {
+        let b = self.src.as_bytes();
+        let mut i = from;
+        loop {
+            let Some(at) =
+                memchr::memchr3(b'<', b'&', b']', b.get(i..).unwrap_or_default()).map(|k| i + k)
+            else {
+                return Ok(None);
             };
-            resolve_ref(&after[..semi]).map_err(|k| self.err(at + amp, k))?;
-            at += amp + 1 + semi + 1;
-            rest = &after[semi + 1..];
+            match b[at] {
+                b'<' => return Ok(Some(at)),
+                b']' => {
+                    if b.get(at..at + 3) == Some(b"]]>") {
+                        return Err(self.err(
+                            at,
+                            XmlErrorKind::Syntax("']]>' is not allowed in character data".into()),
+                        ));
+                    }
+                    i = at + 1;
+                }
+                _ => {
+                    let after = b.get(at + 1..).unwrap_or_default();
+                    let semi = match memchr::memchr2(b';', b'<', after) {
+                        Some(k) if after[k] == b';' => at + 1 + k,
+                        _ => {
+                            return Err(
+                                self.err(at, XmlErrorKind::Syntax("unterminated reference".into()))
+                            )
+                        }
+                    };
+                    resolve_ref(slice(self.src, at + 1, semi)).map_err(|k| self.err(at, k))?;
+                    i = semi + 1;
+                }
+            }
         }
-        Ok(())
     }
 
     fn end_element(&mut self, start: usize, end: usize) -> Result<(), XmlError> {
@@ -768,10 +927,13 @@ impl<'s> Builder<'s> {
                 },
             ));
         }
+        self.scopes.truncate(open.scope_mark);
         if open.skipped {
             return Ok(());
         }
-        self.scopes.truncate(open.scope_mark);
+        if self.stack.len() == 1 {
+            self.skimming = false;
+        }
         let node = &mut self.nodes[open.id];
         node.span.end = end;
         if let NodeKind::Element(e) = &mut node.kind {
@@ -784,36 +946,41 @@ impl<'s> Builder<'s> {
     /// Resolves a qualified name in the current scope. Unprefixed attributes are in no
     /// namespace; unprefixed elements take the default namespace.
     fn resolve(&self, raw: &str, is_element: bool) -> Result<QName, XmlErrorKind> {
-        let (prefix, local) = match memchr::memchr(b':', raw.as_bytes()) {
-            Some(i) => (raw.get(..i), raw.get(i + 1..).unwrap_or("")),
-            None => (None, raw),
-        };
-        let ns = match prefix {
-            Some("xml") => Some(XML_NS.to_owned()),
-            Some("xmlns") => {
-                return Err(XmlErrorKind::BadNamespaceDecl(format!(
-                    "'{raw}': the xmlns prefix is reserved"
-                )))
-            }
-            Some(p) => match self.lookup(Some(p)) {
-                Some(uri) if !uri.is_empty() => Some(uri.to_owned()),
-                _ => return Err(XmlErrorKind::UndeclaredPrefix(p.to_owned())),
-            },
-            None if is_element => self
-                .lookup(None)
-                .filter(|u| !u.is_empty())
-                .map(str::to_owned),
-            None => None,
-        };
+        let ns = self.namespace_of(raw, is_element)?;
+        let (prefix, local) = split_qname(raw);
         Ok(QName {
             prefix: prefix.map(str::to_owned),
             local: local.to_owned(),
-            ns,
+            ns: ns.map(str::to_owned),
         })
+    }
+
+    /// The namespace a qualified name is in, in the current scope (see [`Builder::resolve`]).
+    fn namespace_of(&self, raw: &str, is_element: bool) -> Result<Option<&str>, XmlErrorKind> {
+        match split_qname(raw).0 {
+            Some("xml") => Ok(Some(XML_NS)),
+            Some("xmlns") => Err(XmlErrorKind::BadNamespaceDecl(format!(
+                "'{raw}': the xmlns prefix is reserved"
+            ))),
+            Some(p) => match self.lookup(Some(p)) {
+                Some(uri) if !uri.is_empty() => Ok(Some(uri)),
+                _ => Err(XmlErrorKind::UndeclaredPrefix(p.to_owned())),
+            },
+            None if is_element => Ok(self.lookup(None).filter(|u| !u.is_empty())),
+            None => Ok(None),
+        }
     }
 
     fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
         self.scopes.get(prefix)
+    }
+}
+
+/// (prefix, local part) of a qualified name as written.
+fn split_qname(raw: &str) -> (Option<&str>, &str) {
+    match memchr::memchr(b':', raw.as_bytes()) {
+        Some(i) => (raw.get(..i), raw.get(i + 1..).unwrap_or("")),
+        None => (None, raw),
     }
 }
 
@@ -1000,6 +1167,31 @@ fn normalize_attr(raw: &str, offset: usize) -> Result<String, (usize, XmlErrorKi
         }
     }
     Ok(out)
+}
+
+/// Checks an attribute value as [`normalize_attr`] does, without building the normalised
+/// value: no `<`, every reference terminated and defined.
+fn check_attr_value(raw: &str, offset: usize) -> Result<(), (usize, XmlErrorKind)> {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(k) = memchr::memchr2(b'&', b'<', bytes.get(i..).unwrap_or_default()) {
+        let at = i + k;
+        if bytes[at] == b'<' {
+            return Err((
+                offset + at,
+                XmlErrorKind::Syntax("'<' is not allowed in an attribute value".into()),
+            ));
+        }
+        let Some(semi) = raw[at..].find(';') else {
+            return Err((
+                offset + at,
+                XmlErrorKind::Syntax("unterminated reference".into()),
+            ));
+        };
+        resolve_ref(&raw[at + 1..at + semi]).map_err(|k| (offset + at, k))?;
+        i = at + semi + 1;
+    }
+    Ok(())
 }
 
 /// Splits the inside of a start tag (`src[from..to]`, between `<` and `>` or `/>`) into the
@@ -1208,6 +1400,156 @@ mod tests {
                 assert!(shallow.is_ok(), "{part}");
             }
         }
+    }
+
+    /// A node without its links (children, parent), to compare trees whose ids differ.
+    fn unlinked(n: &Node) -> (String, std::ops::Range<usize>) {
+        let kind = match &n.kind {
+            NodeKind::Element(e) => format!(
+                "{:?} {:?} {:?} {:?}",
+                e.name, e.ns_decls, e.attributes, e.content_span
+            ),
+            other => format!("{other:?}"),
+        };
+        (kind, n.span.clone())
+    }
+
+    const SKIM_BODY: [(&str, &str); 1] = [("urn:s", "B")];
+
+    #[test]
+    fn skimming_builds_the_same_nodes_minus_the_body_payload() {
+        let src = r#"<s:E xmlns:s="urn:s"><s:H><a><deep k="v">1</deep></a></s:H><s:B Id="b" xmlns:p="urn:p"><op xmlns="urn:o"><x p:k='1&amp;'>t&amp;<!--c--><y/></x><![CDATA[z]]></op>tail<p:second/></s:B></s:E>"#;
+        let full = parse(src);
+        let skim = Document::parse_skimming(src.as_bytes(), &SKIM_BODY, &|_, _| false).unwrap();
+        let full_nodes: Vec<_> = full.nodes.iter().map(unlinked).collect();
+        let skim_nodes: Vec<_> = skim.nodes.iter().map(unlinked).collect();
+        // The header keeps its whole tree; the body its top elements and direct text only.
+        let kept = |(k, _): &(String, std::ops::Range<usize>)| {
+            !["local: \"x\"", "local: \"y\"", "Comment", "Text(\"t&\")"]
+                .iter()
+                .any(|w| k.contains(w))
+        };
+        let expected: Vec<_> = full_nodes.iter().filter(|n| kept(n)).cloned().collect();
+        assert_eq!(skim_nodes, expected);
+        assert_eq!(skim.source, full.source);
+        let op = skim
+            .nodes
+            .iter()
+            .position(|n| matches!(&n.kind, NodeKind::Element(e) if e.name.local == "op"))
+            .unwrap();
+        assert!(skim.children_elements(op).is_empty());
+        assert_eq!(skim.text_content(op), "z");
+    }
+
+    #[test]
+    fn skimmed_content_is_checked_like_a_full_parse() {
+        let wrap = |inner: &str| {
+            format!(r#"<s:E xmlns:s="urn:s"><s:H/><s:B><op>{inner}</op></s:B></s:E>"#)
+        };
+        let accepted = [
+            r#"<p:x xmlns:p="urn:p"><p:y p:a="1"/></p:x>"#,
+            r#"<x xmlns="urn:d"><y xmlns=""/></x>"#,
+            r#"<x a="&lt;&#x41;" xml:lang="en"/>"#,
+            r#"<x xmlns:p="urn:p" xmlns:q="urn:q" p:a="1" q:a="2"/>"#,
+        ];
+        for inner in accepted {
+            let doc = wrap(inner);
+            assert!(Document::parse(doc.as_bytes()).is_ok(), "{inner}");
+            assert!(
+                Document::parse_skimming(doc.as_bytes(), &SKIM_BODY, &|_, _| false).is_ok(),
+                "{inner}"
+            );
+        }
+        let rejected = [
+            "<p:x/>",
+            r#"<x p:a="1"/>"#,
+            r#"<x xmlns:p="urn:p"/><p:y/>"#,
+            r#"<x a="<"/>"#,
+            r#"<x a="&nope;"/>"#,
+            r#"<x a="&amp"/>"#,
+            r#"<x xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"/>"#,
+            r#"<x xmlns:p=""/>"#,
+            r#"<x xmlns:xmlns="urn:x"/>"#,
+            "<xmlns:x/>",
+            r#"<x xmlns:p="http://www.w3.org/XML/1998/namespace"/>"#,
+        ];
+        for inner in rejected {
+            let doc = wrap(inner);
+            let full = Document::parse(doc.as_bytes()).unwrap_err();
+            let skim =
+                Document::parse_skimming(doc.as_bytes(), &SKIM_BODY, &|_, _| false).unwrap_err();
+            assert_eq!(
+                (skim.offset, skim.kind),
+                (full.offset, full.kind),
+                "{inner}"
+            );
+        }
+    }
+
+    #[test]
+    fn skimming_accepts_exactly_what_parse_accepts_on_mutations() {
+        let src = br#"<s:E xmlns:s="urn:s"><s:H><w:A xmlns:w="urn:w">act</w:A></s:H><s:B u:Id="_1" xmlns:u="urn:u"><op xmlns="urn:o"><p:x xmlns:p="urn:p" p:k="1&amp;2" k='&#x41;'>t&lt;<y xmlns=""/><![CDATA[c]]><!--m--><?pi d?></p:x><z a="1" b="2"/></op></s:B></s:E>"#;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"<>/&;#x:=\"' ]![-?pqsuxmln";
+        let mut both_ok = 0;
+        for _ in 0..20_000 {
+            let mut m = src.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() % m.len() as u64) as usize;
+                let b = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => m[at] = b,
+                    1 => m.insert(at, b),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+            }
+            let full = Document::parse(&m);
+            let skim = Document::parse_skimming(&m, &SKIM_BODY, &|_, _| false);
+            assert_eq!(
+                full.is_ok(),
+                skim.is_ok(),
+                "{}\nfull: {:?}\nskim: {:?}",
+                String::from_utf8_lossy(&m),
+                full.as_ref().err(),
+                skim.as_ref().err()
+            );
+            // With a wanted element: the whole tree whenever one is present.
+            let wanting = Document::parse_skimming(&m, &SKIM_BODY, &|_, local| local == "y");
+            assert_eq!(
+                full.is_ok(),
+                wanting.is_ok(),
+                "{}",
+                String::from_utf8_lossy(&m)
+            );
+            if let (Ok(f), Ok(w)) = (&full, &wanting) {
+                let has_y = f
+                    .nodes
+                    .iter()
+                    .any(|n| matches!(&n.kind, NodeKind::Element(e) if e.name.local == "y"));
+                if has_y {
+                    assert!(!w.skimmed);
+                    assert_eq!(w, f, "{}", String::from_utf8_lossy(&m));
+                }
+            }
+            if let (Ok(f), Ok(s)) = (full, skim) {
+                both_ok += 1;
+                // Every skimmed node is the full parse's node, in the same order.
+                let fs: Vec<_> = f.nodes.iter().map(unlinked).collect();
+                let mut rest = fs.iter();
+                for n in s.nodes.iter().map(unlinked) {
+                    assert!(rest.any(|f| *f == n), "{}", String::from_utf8_lossy(&m));
+                }
+            }
+        }
+        assert!(both_ok > 1000, "too few mutations parsed: {both_ok}");
     }
 
     #[test]

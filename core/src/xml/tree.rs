@@ -96,6 +96,10 @@ pub struct Document {
     /// True for content parsed with [`Document::parse_fragment_in_context`]: the document
     /// node's children are content (any number of elements, text), not a prolog/root/epilog.
     pub is_fragment: bool,
+    /// Some element content got no nodes ([`Document::parse_shallow`],
+    /// [`Document::parse_skimming`]): the tree is complete only down to the levels those
+    /// functions name; [`Document::parse`] gives the whole tree of the same bytes.
+    pub skimmed: bool,
 }
 
 /// Two elements carry the same ID value (an XML Signature reference to it is ambiguous, the
@@ -274,6 +278,17 @@ impl Document {
         self.element(id)
             .and_then(|e| self.source.get(e.content_span.clone()))
             .unwrap_or_default()
+    }
+
+    /// [`Document::inner_xml_bytes`] as text. The source is UTF-8 (decoded at parse time) and
+    /// element content starts and ends at markup, so this is a plain copy; the lossy
+    /// conversion is only a guard.
+    pub fn inner_xml_string(&self, id: NodeId) -> String {
+        let bytes = self.inner_xml_bytes(id);
+        match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        }
     }
 
     /// Every ID value (`wsu:Id`, `xml:id`, `Id`, `ID`) mapped to its element; the same value on two
