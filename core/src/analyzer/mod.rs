@@ -8,7 +8,9 @@
 //! everything into an [`Analysis`] (the GUI).
 
 mod message;
+mod parallel;
 mod pipeline;
+mod reader;
 
 pub use pipeline::{Analyzer, Settled, Summary};
 
@@ -144,10 +146,26 @@ pub fn analyze_files(
 }
 
 /// Analyses like [`analyze_files`] but hands each message to `on_message` as soon as it is
-/// settled, in index order, and returns the rest of the report at the end.
+/// settled, in index order, and returns the rest of the report at the end. A capture file
+/// is read, parsed and analysed on as many threads as the machine has cores (the result is
+/// the same as on one: [`run_on_threads`]).
 pub fn run(
     paths: &[PathBuf],
     options: &Options,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+    on_message: &mut dyn FnMut(Settled),
+) -> Result<Summary, AnalyzeError> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    run_on_threads(paths, options, cores, on_progress, cancel, on_message)
+}
+
+/// [`run`] with `threads` message-parsing threads for a capture file; 1 runs everything
+/// on the calling thread. Any number gives the same messages and report.
+pub fn run_on_threads(
+    paths: &[PathBuf],
+    options: &Options,
+    threads: usize,
     on_progress: &mut dyn FnMut(Progress),
     cancel: &AtomicBool,
     on_message: &mut dyn FnMut(Settled),
@@ -167,9 +185,39 @@ pub fn run(
             "several files can only be analysed together when each is one .xml SOAP message".into(),
         ));
     }
-    let mut source =
-        FileSource::open(first).map_err(|e| AnalyzeError::Unreadable(e.to_string()))?;
-    let mut analyzer = Analyzer::new(display_path(first), source.format(), options.clone());
+    let source = FileSource::open(first).map_err(|e| AnalyzeError::Unreadable(e.to_string()))?;
+    let analyzer = Analyzer::new(display_path(first), source.format(), options.clone());
+    let (rest, summary) = if threads > 1 {
+        parallel::analyze(source, analyzer, threads, on_progress, cancel, on_message)?
+    } else {
+        analyze_here(source, analyzer, on_progress, cancel, on_message)?
+    };
+    if summary.capture.packets == 0 {
+        let why = summary
+            .diagnostics
+            .iter()
+            .find(|d| d.level == crate::model::Level::Error)
+            .map(|d| d.message.clone())
+            .unwrap_or_else(|| "the capture holds no packets".into());
+        return Err(AnalyzeError::Unreadable(format!(
+            "{}: {why}",
+            display_path(first)
+        )));
+    }
+    for s in rest {
+        on_message(s);
+    }
+    Ok(summary)
+}
+
+/// A capture through the whole pipeline on the calling thread.
+fn analyze_here(
+    mut source: FileSource,
+    mut analyzer: Analyzer,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+    on_message: &mut dyn FnMut(Settled),
+) -> Result<(Vec<Settled>, Summary), AnalyzeError> {
     let mut packets = 0u64;
     let progress = |source: &FileSource, packets, messages| Progress {
         bytes_done: source.bytes_read(),
@@ -196,23 +244,7 @@ pub fn run(
         }
     }
     on_progress(progress(&source, packets, analyzer.message_count()));
-    let (rest, summary) = analyzer.finish_parts();
-    if packets == 0 {
-        let why = summary
-            .diagnostics
-            .iter()
-            .find(|d| d.level == crate::model::Level::Error)
-            .map(|d| d.message.clone())
-            .unwrap_or_else(|| "the capture holds no packets".into());
-        return Err(AnalyzeError::Unreadable(format!(
-            "{}: {why}",
-            display_path(first)
-        )));
-    }
-    for s in rest {
-        on_message(s);
-    }
-    Ok(summary)
+    Ok(analyzer.finish_parts())
 }
 
 fn run_xml_files(

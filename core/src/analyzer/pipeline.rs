@@ -6,20 +6,20 @@
 //! only unsettled ones are held, so memory stays bounded on captures of any size.
 
 use super::message::{
-    declared_soap, describe_http, empty_message, is_response_kind, looks_like_xml, sc_version,
+    declared_soap, describe_http, empty_message, is_response_kind, sc_version,
     security_header_has_encrypted_data, start_line,
 };
+use super::reader::{FrameItem, Item, ReadSummary, Reader};
 use super::Options;
 use crate::capture::Packet;
 use crate::model::{
     CaptureFormat, CaptureInfo, Decryption, Diagnostic, FlowDirection, Gap, HttpInfo,
     MessageDetail, MessageDirection, MessageInfo, SessionInfo, SignatureSummary, StreamInfo,
-    Timestamp,
+    TransportKind,
 };
-use crate::net::{NetStage, StreamEvent};
+use crate::net::StreamEvent;
 use crate::session::{session_of, MessageContext, SecurityStage, SessionClues, SessionRegistry};
 use crate::soap::{action_from_http, classify, Envelope, SoapError};
-use crate::transport::{TransportFrame, TransportStage};
 use crate::wssec;
 use std::collections::{HashMap, VecDeque};
 
@@ -70,8 +70,8 @@ pub struct Analyzer {
     format: CaptureFormat,
     skip_details: bool,
     security: SecurityStage,
-    net: NetStage,
-    transport: TransportStage,
+    /// Packets → TCP → HTTP (unused when another thread reads: see `parallel.rs`).
+    reader: Reader,
     streams: Vec<StreamState>,
     /// net stream id → index in `streams` (they coincide today; kept explicit).
     stream_index: HashMap<usize, usize>,
@@ -87,11 +87,7 @@ pub struct Analyzer {
     diagnostics: Vec<Diagnostic>,
     /// Diagnostics of the security stage (keys, sessions), reported after the others.
     security_diagnostics: Vec<Diagnostic>,
-    packets: u64,
-    first_ts: Option<Timestamp>,
-    last_ts: Option<Timestamp>,
-    events: Vec<StreamEvent>,
-    frames: Vec<TransportFrame>,
+    items: Vec<Item>,
 }
 
 impl Analyzer {
@@ -103,8 +99,7 @@ impl Analyzer {
             format,
             skip_details: options.skip_details,
             security,
-            net: NetStage::new(),
-            transport: TransportStage::new(),
+            reader: Reader::new(),
             streams: Vec::new(),
             stream_index: HashMap::new(),
             pending: VecDeque::new(),
@@ -114,11 +109,7 @@ impl Analyzer {
             sessions: SessionRegistry::default(),
             diagnostics: Vec::new(),
             security_diagnostics,
-            packets: 0,
-            first_ts: None,
-            last_ts: None,
-            events: Vec::new(),
-            frames: Vec::new(),
+            items: Vec::new(),
         }
     }
 
@@ -134,16 +125,10 @@ impl Analyzer {
 
     /// Feeds one captured packet.
     pub fn push_packet(&mut self, packet: &Packet) {
-        self.packets += 1;
-        if let Some(ts) = packet.ts {
-            self.first_ts = Some(self.first_ts.map_or(ts, |f| f.min(ts)));
-            self.last_ts = Some(self.last_ts.map_or(ts, |l| l.max(ts)));
-        }
-        let mut events = std::mem::take(&mut self.events);
-        self.net.push(packet, &mut events);
-        self.drain_events(&mut events);
-        self.events = events;
-        self.settle(false);
+        let mut items = std::mem::take(&mut self.items);
+        self.reader.push_packet(packet, &mut items);
+        self.apply(&mut items);
+        self.items = items;
     }
 
     /// Feeds a diagnostic from the source.
@@ -151,53 +136,57 @@ impl Analyzer {
         self.diagnostics.push(d);
     }
 
-    fn drain_events(&mut self, events: &mut Vec<StreamEvent>) {
-        let mut frames = std::mem::take(&mut self.frames);
-        for ev in events.drain(..) {
-            match &ev {
-                StreamEvent::Opened {
-                    stream,
-                    client,
-                    server,
-                    ..
-                } => {
-                    self.stream_index.insert(*stream, self.streams.len());
-                    self.streams.push(StreamState {
-                        client: client.to_string(),
-                        server: server.to_string(),
-                        gaps: Vec::new(),
-                        closed_dirs: 0,
-                    });
-                }
-                StreamEvent::Gap {
-                    stream,
-                    dir,
-                    offset,
-                    length,
-                    ..
-                } => {
-                    if let Some(s) = self.stream_mut(*stream) {
-                        s.gaps.push(Gap {
-                            direction: *dir,
-                            offset: *offset,
-                            length: *length,
-                        });
-                    }
-                }
-                StreamEvent::Closed { stream, .. } => {
-                    if let Some(s) = self.stream_mut(*stream) {
-                        s.closed_dirs = s.closed_dirs.saturating_add(1);
-                    }
-                }
-                StreamEvent::Diagnostic(d) => self.diagnostics.push(d.clone()),
-                StreamEvent::Data { .. } => {}
-            }
-            self.transport.push(&ev, &mut frames, &mut self.diagnostics);
-            for frame in frames.drain(..) {
-                self.push_frame(frame);
+    /// Applies what the reading half saw, in order (see `reader.rs`).
+    pub(super) fn apply(&mut self, items: &mut Vec<Item>) {
+        for item in items.drain(..) {
+            match item {
+                Item::Stream(ev) => self.stream_event(ev),
+                Item::Diagnostic(d) => self.diagnostics.push(d),
+                Item::Frame(frame) => self.push_frame(*frame),
+                Item::PacketEnd => self.settle(false),
             }
         }
-        self.frames = frames;
+    }
+
+    fn stream_event(&mut self, ev: StreamEvent) {
+        match ev {
+            StreamEvent::Opened {
+                stream,
+                client,
+                server,
+                ..
+            } => {
+                self.stream_index.insert(stream, self.streams.len());
+                self.streams.push(StreamState {
+                    client: client.to_string(),
+                    server: server.to_string(),
+                    gaps: Vec::new(),
+                    closed_dirs: 0,
+                });
+            }
+            StreamEvent::Gap {
+                stream,
+                dir,
+                offset,
+                length,
+                ..
+            } => {
+                if let Some(s) = self.stream_mut(stream) {
+                    s.gaps.push(Gap {
+                        direction: dir,
+                        offset,
+                        length,
+                    });
+                }
+            }
+            StreamEvent::Closed { stream, .. } => {
+                if let Some(s) = self.stream_mut(stream) {
+                    s.closed_dirs = s.closed_dirs.saturating_add(1);
+                }
+            }
+            StreamEvent::Diagnostic(d) => self.diagnostics.push(d),
+            StreamEvent::Data { .. } => {}
+        }
     }
 
     fn stream_mut(&mut self, stream: usize) -> Option<&mut StreamState> {
@@ -206,7 +195,7 @@ impl Analyzer {
     }
 
     /// (client, server) of a stream as the report shows them (roles fixed by HTTP).
-    fn endpoints(&self, stream: usize) -> (Option<String>, Option<String>) {
+    fn endpoints(&self, stream: usize, roles_swapped: bool) -> (Option<String>, Option<String>) {
         let Some(s) = self
             .stream_index
             .get(&stream)
@@ -214,16 +203,17 @@ impl Analyzer {
         else {
             return (None, None);
         };
-        if self.transport.roles_swapped(stream) {
+        if roles_swapped {
             (Some(s.server.clone()), Some(s.client.clone()))
         } else {
             (Some(s.client.clone()), Some(s.server.clone()))
         }
     }
 
-    fn push_frame(&mut self, frame: TransportFrame) {
+    fn push_frame(&mut self, mut item: FrameItem) {
+        let parsed = item.take_parsed();
+        let (frame, roles_swapped) = (item.frame, item.roles_swapped);
         let http = frame.http.as_ref();
-        let parsed = looks_like_xml(&frame.body).then(|| Envelope::parse(&frame.body));
         let declared = declared_soap(http, &frame.body);
         let what = || {
             format!(
@@ -275,7 +265,7 @@ impl Analyzer {
             detail.http_start_line = http.map(start_line);
             detail.http_headers = http.map(|h| h.headers.clone()).unwrap_or_default();
         }
-        let (client, server) = self.endpoints(frame.stream);
+        let (client, server) = self.endpoints(frame.stream, roles_swapped);
         let mut clues = SessionClues {
             client,
             server,
@@ -622,17 +612,19 @@ impl Analyzer {
     /// Ends the input: flushes every stage; returns the last settled messages and the
     /// rest of the report (for callers that stream messages out).
     pub fn finish_parts(mut self) -> (Vec<Settled>, Summary) {
-        let mut events = std::mem::take(&mut self.events);
-        self.net.finish(&mut events);
-        self.drain_events(&mut events);
-        let mut frames = std::mem::take(&mut self.frames);
-        self.transport.finish(&mut frames, &mut self.diagnostics);
-        for frame in frames.drain(..) {
-            self.push_frame(frame);
-        }
+        let mut items = std::mem::take(&mut self.items);
+        self.reader.finish(&mut items);
+        self.apply(&mut items);
+        let read = self.reader.summary();
+        self.conclude(read)
+    }
+
+    /// Ends an analysis whose reading half ran elsewhere and whose items were all applied:
+    /// pairs, settles everything and builds the rest of the report.
+    pub(super) fn conclude(mut self, read: ReadSummary) -> (Vec<Settled>, Summary) {
         self.pair_message_files();
         self.settle(true);
-        let streams = self.stream_infos();
+        let streams = self.stream_infos(&read.stream_transport);
         let mut sessions = std::mem::take(&mut self.sessions).into_sessions();
         self.security
             .finish(&mut sessions, &mut self.security_diagnostics);
@@ -642,9 +634,9 @@ impl Analyzer {
             capture: CaptureInfo {
                 path: self.path,
                 format: self.format,
-                packets: self.packets,
-                first_ts: self.first_ts,
-                last_ts: self.last_ts,
+                packets: read.packets,
+                first_ts: read.first_ts,
+                last_ts: read.last_ts,
             },
             streams,
             sessions,
@@ -654,12 +646,16 @@ impl Analyzer {
         (self.settled, summary)
     }
 
-    fn stream_infos(&self) -> Vec<StreamInfo> {
+    /// `transport`: per stream in opening order, (roles swapped, transport).
+    fn stream_infos(&self, transport: &[(bool, TransportKind)]) -> Vec<StreamInfo> {
         self.streams
             .iter()
             .enumerate()
             .map(|(id, s)| {
-                let swapped = self.transport.roles_swapped(id);
+                let (swapped, kind) = transport
+                    .get(id)
+                    .copied()
+                    .unwrap_or((false, TransportKind::Unknown));
                 let (client, server) = if swapped {
                     (s.server.clone(), s.client.clone())
                 } else {
@@ -681,7 +677,7 @@ impl Analyzer {
                     id,
                     client,
                     server,
-                    transport: self.transport.transport_of(id),
+                    transport: kind,
                     gaps,
                 }
             })

@@ -144,6 +144,10 @@ impl Built {
     }
 }
 
+/// Says whether an element (namespace, local name) makes a skimming parse build the whole
+/// tree ([`Document::parse_skimming`]).
+type WantedFn<'a> = dyn Fn(Option<&str>, &str) -> bool + 'a;
+
 /// Namespace bindings while parsing: prefix → stack of URIs, with an undo log so leaving an
 /// element restores the outer bindings. Lookups run for every element and prefixed
 /// attribute, so they allocate nothing: a real document uses a handful of prefixes, found by
@@ -271,7 +275,7 @@ struct Builder<'s> {
     /// Inside a root child named in `skim`: elements at level 4 and deeper get no nodes.
     skimming: bool,
     /// Elements that make the caller want the whole tree ([`Document::parse_skimming`]).
-    wanted: Option<&'s dyn Fn(Option<&str>, &str) -> bool>,
+    wanted: Option<&'s WantedFn<'s>>,
     /// Set when a wanted element turned up in skipped content: `run` stops with an error
     /// and the caller parses again without skimming.
     restart: Option<&'s std::cell::Cell<bool>>,

@@ -1,0 +1,183 @@
+//! A capture file analysed on several threads, with exactly the result one thread gives.
+//!
+//! Three roles: a *reader* thread runs the capture source, TCP reassembly and HTTP framing
+//! and cuts what it saw into batches of [`Item`]s; *parser* threads parse the message bodies
+//! of whole batches (XML is most of the work, and each body parses on its own); the calling
+//! thread applies the batches in reading order (sessions, security, pairing: everything
+//! that depends on what came before) and hands out settled messages.
+//!
+//! Order is kept by the reader: for each batch it queues, in reading order, the receiving
+//! end of a one-batch channel the parser will answer on; the caller takes those in turn.
+//! Queues are bounded, so memory stays bounded whatever the capture's size.
+
+use super::pipeline::{Analyzer, Settled, Summary};
+use super::reader::{Item, ReadSummary, Reader};
+use super::{AnalyzeError, Progress, PROGRESS_EVERY};
+use crate::capture::{FileSource, SourceEvent};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
+
+/// Packets per batch: small enough to spread over the parsers, large enough that handing
+/// a batch over costs little next to parsing it.
+const BATCH_PACKETS: u64 = 256;
+/// Batches queued between the roles (bounds memory: a batch holds at most the bytes of
+/// its packets, plus decompressed bodies within the HTTP stage's bounds).
+const QUEUED_BATCHES: usize = 16;
+
+struct Batch {
+    items: Vec<Item>,
+    bytes_done: u64,
+    packets: u64,
+    /// Present on the last batch, after the reader finished.
+    end: Option<ReadSummary>,
+}
+
+type Job = (Batch, SyncSender<Batch>);
+
+/// Runs `source` through `analyzer` with `parsers` parser threads; returns the messages
+/// settled at the end and the rest of the report (like [`Analyzer::finish_parts`]).
+pub(super) fn analyze(
+    mut source: FileSource,
+    mut analyzer: Analyzer,
+    parsers: usize,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+    on_message: &mut dyn FnMut(Settled),
+) -> Result<(Vec<Settled>, Summary), AnalyzeError> {
+    let bytes_total = source.total_bytes().unwrap_or(0);
+    let stop = AtomicBool::new(false);
+    let (job_tx, job_rx) = sync_channel::<Job>(QUEUED_BATCHES);
+    let job_rx = Mutex::new(job_rx);
+    let (order_tx, order_rx) = sync_channel::<Receiver<Batch>>(QUEUED_BATCHES);
+    let read = std::thread::scope(|scope| {
+        let stop = &stop;
+        scope.spawn(move || read(&mut source, stop, &order_tx, &job_tx));
+        for _ in 0..parsers.max(1) {
+            let job_rx = &job_rx;
+            scope.spawn(move || parse_batches(job_rx));
+        }
+        let result = apply_in_order(
+            &mut analyzer,
+            &order_rx,
+            bytes_total,
+            on_progress,
+            cancel,
+            on_message,
+        );
+        // However the caller's side ended, let the reader stop at its next batch; dropping
+        // `order_rx` (end of this closure) unblocks it if it waits to queue one.
+        stop.store(true, Ordering::Relaxed);
+        drop(order_rx);
+        result
+    })?;
+    Ok(analyzer.conclude(read))
+}
+
+/// The reader thread: source → TCP → HTTP, in batches.
+fn read(
+    source: &mut FileSource,
+    stop: &AtomicBool,
+    order_tx: &SyncSender<Receiver<Batch>>,
+    job_tx: &SyncSender<Job>,
+) {
+    let mut reader = Reader::new();
+    let mut items = Vec::new();
+    let mut since_batch = 0u64;
+    let send = |batch: Batch| -> bool {
+        let (tx, rx) = sync_channel(1);
+        order_tx.send(rx).is_ok() && job_tx.send((batch, tx)).is_ok()
+    };
+    while let Some(event) = source.next_event() {
+        match event {
+            SourceEvent::Packet(p) => {
+                reader.push_packet(&p, &mut items);
+                since_batch += 1;
+            }
+            SourceEvent::Diagnostic(d) => items.push(Item::Diagnostic(d)),
+        }
+        if since_batch >= BATCH_PACKETS {
+            since_batch = 0;
+            let batch = Batch {
+                items: std::mem::take(&mut items),
+                bytes_done: source.bytes_read(),
+                packets: reader.packets(),
+                end: None,
+            };
+            if stop.load(Ordering::Relaxed) || !send(batch) {
+                return;
+            }
+        }
+    }
+    reader.finish(&mut items);
+    send(Batch {
+        items,
+        bytes_done: source.bytes_read(),
+        packets: reader.packets(),
+        end: Some(reader.summary()),
+    });
+}
+
+/// A parser thread: parses every message body of a batch, then hands the batch back.
+fn parse_batches(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        // The lock is held only while waiting for a job, not while parsing it.
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((mut batch, reply)) = job else {
+            return;
+        };
+        for item in &mut batch.items {
+            if let Item::Frame(frame) = item {
+                frame.parse();
+            }
+        }
+        // The caller may have stopped listening (cancelled): nothing to do then.
+        let _ = reply.send(batch);
+    }
+}
+
+/// The caller's side: batches in reading order through the rest of the pipeline.
+fn apply_in_order(
+    analyzer: &mut Analyzer,
+    order_rx: &Receiver<Receiver<Batch>>,
+    bytes_total: u64,
+    on_progress: &mut dyn FnMut(Progress),
+    cancel: &AtomicBool,
+    on_message: &mut dyn FnMut(Settled),
+) -> Result<ReadSummary, AnalyzeError> {
+    let mut last_progress = 0u64;
+    for reply in order_rx {
+        let Ok(mut batch) = reply.recv() else {
+            return Err(AnalyzeError::Unreadable(
+                "internal error: a parser thread stopped".into(),
+            ));
+        };
+        analyzer.apply(&mut batch.items);
+        for s in analyzer.take_settled() {
+            on_message(s);
+        }
+        let progress = Progress {
+            bytes_done: batch.bytes_done,
+            bytes_total,
+            packets: batch.packets,
+            messages: analyzer.message_count(),
+        };
+        if let Some(read) = batch.end {
+            on_progress(progress);
+            return Ok(read);
+        }
+        if batch.packets / PROGRESS_EVERY != last_progress / PROGRESS_EVERY {
+            last_progress = batch.packets;
+            if cancel.load(Ordering::Relaxed) {
+                return Err(AnalyzeError::Cancelled);
+            }
+            on_progress(progress);
+        }
+    }
+    Err(AnalyzeError::Unreadable(
+        "internal error: the reader thread stopped".into(),
+    ))
+}
