@@ -106,3 +106,40 @@ fn out_writes_the_report_to_a_file() {
     assert_eq!(report["messages"][0]["soap_version"], "1.1");
     let _ = repo_root();
 }
+
+#[test]
+fn threads_option_changes_nothing_in_the_report() {
+    let demo = repo_root().join("captures/demo-calculator.pcapng");
+    let key = format!(
+        "{}:wcfscope-demo",
+        repo_root().join("assets/demo-pki/service.pfx").display()
+    );
+    let report = |threads: &str| {
+        let out = wcfscope()
+            .arg("analyze")
+            .arg(&demo)
+            .args(["--key", &key, "--format", "json", "--threads", threads])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{threads}");
+        out.stdout
+    };
+    let one = report("1");
+    let parsed: serde_json::Value = serde_json::from_slice(&one).unwrap();
+    let valid = parsed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["signature"] == "valid")
+        .count();
+    assert!(valid >= 10, "{valid}");
+    assert_eq!(one, report("4"));
+    let out = wcfscope()
+        .arg("analyze")
+        .arg(&demo)
+        .args(["--threads", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
+}

@@ -3,22 +3,26 @@
 //! crate. `make bench` is the benchmark of record (it also runs tshark); this is its
 //! inner loop.
 //!
-//! Usage: `cargo run --release -p wcfscope-core --example pipeline-bench -- FILE [RUNS]`
+//! Usage: `cargo run --release -p wcfscope-core --example pipeline-bench -- FILE [RUNS]
+//! [THREADS]` (threads default to one per core).
 //! (the capture `make bench` generates is under `target/bench/`).
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
-use wcfscope_core::analyzer::{run, Options};
+use wcfscope_core::analyzer::{run_on_threads, Options};
 use wcfscope_core::report::JsonReportWriter;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(file) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: pipeline-bench FILE [RUNS]");
+        eprintln!("usage: pipeline-bench FILE [RUNS] [THREADS]");
         std::process::exit(2);
     };
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let threads: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let mb = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
     let options = Options {
         skip_details: true,
@@ -35,9 +39,10 @@ fn main() {
         };
         let mut messages = 0usize;
         let cancel = AtomicBool::new(false);
-        let summary = run(
+        let summary = run_on_threads(
             std::slice::from_ref(&file),
             &options,
+            threads,
             &mut |_| {},
             &cancel,
             &mut |s| {

@@ -259,13 +259,15 @@ impl<W: Write> JsonReportWriter<W> {
     }
 
     pub fn message(&mut self, m: &MessageInfo) -> io::Result<()> {
-        let mut m = m.clone();
-        if self.redact {
-            redact_message(&mut m);
-        }
         self.out
             .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut self.out, &m).map_err(io::Error::other)?;
+        if self.redact {
+            let mut m = m.clone();
+            redact_message(&mut m);
+            serde_json::to_writer(&mut self.out, &m).map_err(io::Error::other)?;
+        } else {
+            serde_json::to_writer(&mut self.out, m).map_err(io::Error::other)?;
+        }
         self.count += 1;
         Ok(())
     }

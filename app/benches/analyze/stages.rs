@@ -1,14 +1,16 @@
 //! In-process stage breakdown on the same capture: how fast the pipeline runs when cut
 //! after each stage, so a slow end-to-end figure can be pinned on a stage. Each pass reads
 //! the file from the start: capture only; + TCP reassembly; + HTTP framing; + an XML tree of
-//! every message body (what `analyze` builds before SOAP and WS-Security look at it); or,
-//! instead, the tree to depth 3 only (`Document::parse_shallow`: envelope, header blocks,
-//! body's top element), what an analyzer that parses message bodies lazily would pay.
+//! every message body; or, instead, the tree to depth 3 only (`Document::parse_shallow`:
+//! envelope, header blocks, body's top element); or the SOAP envelope as `analyze` parses
+//! it (`Envelope::parse`: whole Header, the Body's payload checked but not built unless a
+//! later stage reads it). All on one thread: `analyze` itself spreads the work over cores.
 
 use std::path::Path;
 use std::time::Instant;
 use wcfscope_core::capture::{FileSource, SourceEvent};
 use wcfscope_core::net::NetStage;
+use wcfscope_core::soap::Envelope;
 use wcfscope_core::transport::TransportStage;
 use wcfscope_core::xml::Document;
 
@@ -21,6 +23,8 @@ enum Upto {
     Xml,
     /// `Document::parse_shallow` to depth 3 instead of a whole tree.
     XmlShallow,
+    /// `Envelope::parse`, what `analyze` does.
+    Envelope,
 }
 
 struct Pass {
@@ -55,6 +59,7 @@ fn pass(file: &Path, upto: Upto) -> Result<Pass, String> {
             let ok = match upto {
                 Upto::Xml => Document::parse(&f.body).is_ok(),
                 Upto::XmlShallow => Document::parse_shallow(&f.body, 3).is_ok(),
+                Upto::Envelope => Envelope::parse(&f.body).is_ok(),
                 _ => false,
             };
             p.xml_ok += u64::from(ok);
@@ -113,6 +118,7 @@ pub fn breakdown(file: &Path, mb: f64) -> Result<(), String> {
         ("+ HTTP framing", Upto::Http),
         ("+ XML tree of each body", Upto::Xml),
         ("+ XML tree, depth 3 only", Upto::XmlShallow),
+        ("+ SOAP envelope (analyze)", Upto::Envelope),
     ] {
         let p = pass(file, upto)?;
         let detail = match upto {
@@ -125,6 +131,7 @@ pub fn breakdown(file: &Path, mb: f64) -> Result<(), String> {
             Upto::Xml | Upto::XmlShallow => {
                 format!("{} of {} bodies well-formed", p.xml_ok, p.frames)
             }
+            Upto::Envelope => format!("{} of {} bodies SOAP envelopes", p.xml_ok, p.frames),
         };
         let cpu = p
             .cpu_secs

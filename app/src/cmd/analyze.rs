@@ -32,6 +32,10 @@ pub struct Args {
     /// Report every session key as null and mask UsernameToken passwords.
     #[arg(long)]
     pub redact_keys: bool,
+    /// Threads for a capture file (default: one per core; 1 = all on one thread). The
+    /// report is the same whatever the number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -66,14 +70,24 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Format::Text => Writer::Text(TextReportWriter::begin(out, &title, args.redact_keys)?),
     };
     let mut write_error = None;
-    let result =
-        wcfscope_core::analyzer::run(&args.files, &options, &mut |_| {}, &cancel, &mut |s| {
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        usize::from,
+    );
+    let result = wcfscope_core::analyzer::run_on_threads(
+        &args.files,
+        &options,
+        threads,
+        &mut |_| {},
+        &cancel,
+        &mut |s| {
             if write_error.is_none() {
                 if let Err(e) = writer.message(&s.info) {
                     write_error = Some(e);
                 }
             }
-        });
+        },
+    );
     if let Some(e) = write_error {
         return Err(e).context("cannot write the report");
     }

@@ -140,7 +140,9 @@ fn dir_name(d: usize) -> &'static str {
 }
 
 pub(crate) struct Tcp {
-    conns: HashMap<Key, Conn>,
+    /// Looked up for every packet: a fast hasher, still randomly seeded per process so a
+    /// hostile capture cannot pick colliding connection keys.
+    conns: HashMap<Key, Conn, foldhash::fast::RandomState>,
     next_stream: usize,
     pending_total: usize,
     counter: u64,
@@ -253,7 +255,7 @@ impl Ctx<'_> {
 impl Tcp {
     pub(crate) fn new(limits: NetLimits) -> Self {
         Tcp {
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_stream: 0,
             pending_total: 0,
             counter: 0,

@@ -169,7 +169,11 @@ const FEW_PREFIXES: usize = 8;
 impl Scopes {
     fn slot(&self, prefix: &str) -> Option<usize> {
         if self.index.is_empty() {
-            self.prefixed.iter().position(|(p, _)| p == prefix)
+            // Prefixes are a few bytes: compare inline rather than through memcmp.
+            let want = prefix.as_bytes();
+            self.prefixed.iter().position(|(p, _)| {
+                p.len() == want.len() && p.bytes().zip(want).all(|(a, &b)| a == b)
+            })
         } else {
             self.index.get(prefix).copied()
         }
@@ -982,7 +986,8 @@ impl<'s> Builder<'s> {
 
 /// (prefix, local part) of a qualified name as written.
 fn split_qname(raw: &str) -> (Option<&str>, &str) {
-    match memchr::memchr(b':', raw.as_bytes()) {
+    // Names are short: a plain loop beats a call into memchr here.
+    match raw.bytes().position(|b| b == b':') {
         Some(i) => (raw.get(..i), raw.get(i + 1..).unwrap_or("")),
         None => (None, raw),
     }
