@@ -548,44 +548,20 @@ impl<'s> Builder<'s> {
         };
         let (raw_name, raw_attrs) =
             scan_tag(self.src, start + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
-        if raw_attrs.len() > self.limits.max_attributes {
-            return Err(self.err(
-                start,
-                XmlErrorKind::TooManyAttributes(self.limits.max_attributes),
-            ));
-        }
-        check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
+        self.check_written_names(start, raw_name, &raw_attrs)?;
 
         let scope_mark = self.scopes.mark();
         // Few attributes (the usual case): compare pairwise, no hashing or allocation.
         let many = raw_attrs.len() > SMALL_ATTRS;
-        // Hash sets only for many attributes (creating one seeds a hasher, not free).
-        let mut seen_raw = many.then(HashSet::new);
         let mut ns_decls = Vec::new();
         let mut plain = Vec::new();
-        for (i, a) in raw_attrs.iter().enumerate() {
-            let duplicate = match &mut seen_raw {
-                Some(seen) => !seen.insert(a.name),
-                None => raw_attrs[..i].iter().any(|b| b.name == a.name),
-            };
-            if duplicate {
-                return Err(self.err(
-                    a.span.start,
-                    XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
-                ));
-            }
-            check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
+        for a in &raw_attrs {
             let value =
                 normalize_attr(a.value, a.value_offset).map_err(|(at, k)| self.err(at, k))?;
-            let decl_prefix = if a.name == "xmlns" {
-                Some(None)
-            } else {
-                a.name.strip_prefix("xmlns:").map(|p| Some(p.to_owned()))
-            };
-            match decl_prefix {
+            match declared_prefix(a.name) {
                 Some(prefix) => {
-                    check_ns_decl(prefix.as_deref(), &value)
-                        .map_err(|k| self.err(a.span.start, k))?;
+                    check_ns_decl(prefix, &value).map_err(|k| self.err(a.span.start, k))?;
+                    let prefix = prefix.map(str::to_owned);
                     self.scopes.push(prefix.clone(), value.clone());
                     ns_decls.push(NsDecl { prefix, uri: value });
                 }
@@ -794,13 +770,10 @@ impl<'s> Builder<'s> {
         )
     }
 
-    /// A start tag inside a skipped subtree (`<` at `start`), checked for everything
-    /// [`Builder::start_element`] checks without building anything: QNames, no attribute
-    /// written twice (as written or as expanded name), attribute values (no `<`, references
-    /// defined), namespace declarations, every prefix declared. The tag's declarations are
-    /// bound in `scopes` (the caller unbinds them at the end tag), so prefixes inside resolve.
-    fn check_skipped_tag(
-        &mut self,
+    /// The names of a start tag (`<` at `start`) as written: not too many attributes, every
+    /// name a QName, no attribute written twice.
+    fn check_written_names(
+        &self,
         start: usize,
         raw_name: &str,
         attrs: &[RawAttr<'_>],
@@ -812,8 +785,9 @@ impl<'s> Builder<'s> {
             ));
         }
         check_qname(raw_name).map_err(|k| self.err(start + 1, k))?;
+        // Few attributes (the usual case): compare pairwise; a hash set only for many
+        // (creating one seeds a hasher, not free).
         let mut seen = (attrs.len() > SMALL_ATTRS).then(HashSet::new);
-        let mut plain = 0usize;
         for (i, a) in attrs.iter().enumerate() {
             let duplicate = match &mut seen {
                 Some(seen) => !seen.insert(a.name),
@@ -826,12 +800,25 @@ impl<'s> Builder<'s> {
                 ));
             }
             check_qname(a.name).map_err(|k| self.err(a.span.start, k))?;
-            let decl_prefix = if a.name == "xmlns" {
-                Some(None)
-            } else {
-                a.name.strip_prefix("xmlns:").map(Some)
-            };
-            match decl_prefix {
+        }
+        Ok(())
+    }
+
+    /// A start tag inside a skipped subtree (`<` at `start`), checked for everything
+    /// [`Builder::start_element`] checks without building anything: QNames, no attribute
+    /// written twice (as written or as expanded name), attribute values (no `<`, references
+    /// defined), namespace declarations, every prefix declared. The tag's declarations are
+    /// bound in `scopes` (the caller unbinds them at the end tag), so prefixes inside resolve.
+    fn check_skipped_tag(
+        &mut self,
+        start: usize,
+        raw_name: &str,
+        attrs: &[RawAttr<'_>],
+    ) -> Result<(), XmlError> {
+        self.check_written_names(start, raw_name, attrs)?;
+        let mut plain = 0usize;
+        for a in attrs {
+            match declared_prefix(a.name) {
                 Some(prefix) => {
                     let uri = normalize_attr(a.value, a.value_offset)
                         .map_err(|(at, k)| self.err(at, k))?;
@@ -858,7 +845,7 @@ impl<'s> Builder<'s> {
         let mut expanded: Vec<(Option<&str>, &str)> = Vec::with_capacity(plain);
         let mut seen_expanded = (plain > SMALL_ATTRS).then(HashSet::new);
         for a in attrs {
-            if a.name == "xmlns" || a.name.starts_with("xmlns:") {
+            if declared_prefix(a.name).is_some() {
                 continue;
             }
             let ns = self
@@ -981,6 +968,16 @@ impl<'s> Builder<'s> {
 
     fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
         self.scopes.get(prefix)
+    }
+}
+
+/// For a namespace declaration attribute, the prefix it declares: `xmlns` → Some(None),
+/// `xmlns:p` → Some(Some("p")); None for any other attribute.
+fn declared_prefix(attr_name: &str) -> Option<Option<&str>> {
+    if attr_name == "xmlns" {
+        Some(None)
+    } else {
+        attr_name.strip_prefix("xmlns:").map(Some)
     }
 }
 
