@@ -17,6 +17,7 @@
 
 mod pcap;
 mod pcapng;
+mod resync;
 mod window;
 
 use crate::model::{CaptureFormat, Diagnostic, Timestamp};

@@ -9,6 +9,7 @@
 //! inside it, its length was wrong and reading resumes there. After a bad header the reader
 //! scans forward byte by byte for a strict candidate.
 
+use super::resync::Resync;
 use super::window::Window;
 use super::{
     CaptureError, Endian, LinkType, Out, Packet, Reader, MAX_RECORD, MAX_RESYNC_RECORD,
@@ -196,33 +197,18 @@ impl PcapReader {
             off += 1;
         }
     }
+}
 
-    /// Skips forward from one byte past the read position to the next candidate (or the
-    /// end), reporting `what` was wrong at the read position.
-    fn resync(&mut self, what: String, out: &mut Out) {
-        let at = self.w.pos();
-        self.w.advance(1);
-        loop {
-            if self.w.at_end(0) {
-                out.diag(Diagnostic::warning(format!(
-                    "pcap record at byte {at}: {what}; no further plausible record found, \
-                     skipped {} bytes to the end",
-                    self.w.pos() - at
-                )));
-                self.done = true;
-                return;
-            }
-            if self.candidate(0) {
-                out.diag(Diagnostic::warning(format!(
-                    "pcap record at byte {at}: {what}; skipped {} bytes to the next plausible \
-                     record at byte {}",
-                    self.w.pos() - at,
-                    self.w.pos()
-                )));
-                return;
-            }
-            self.w.advance(1);
-        }
+impl Resync for PcapReader {
+    const UNIT: &'static str = "pcap record";
+    fn window(&mut self) -> &mut Window {
+        &mut self.w
+    }
+    fn plausible_at(&mut self, off: usize) -> bool {
+        self.candidate(off)
+    }
+    fn stop(&mut self) {
+        self.done = true;
     }
 }
 

@@ -9,6 +9,7 @@
 //! a candidate: a known block type with a sane length whose trailing copy matches and whose
 //! fields are consistent (interface ids that exist, captured lengths that fit).
 
+use super::resync::Resync;
 use super::window::Window;
 use super::{Endian, LinkType, Out, Packet, Reader, MAX_RECORD, MAX_RESYNC_RECORD};
 use crate::model::{Diagnostic, Timestamp};
@@ -186,34 +187,6 @@ impl PcapngReader {
         }
     }
 
-    /// Scans forward from one byte past the read position to the next candidate block (or
-    /// the end), reporting `what` was wrong with the block at the read position.
-    fn resync(&mut self, what: String, out: &mut Out) {
-        let at = self.w.pos();
-        self.w.advance(1);
-        loop {
-            if self.w.at_end(0) {
-                out.diag(Diagnostic::warning(format!(
-                    "pcapng block at byte {at}: {what}; no further plausible block found, \
-                     skipped {} bytes to the end",
-                    self.w.pos() - at
-                )));
-                self.done = true;
-                return;
-            }
-            if self.candidate(0) {
-                out.diag(Diagnostic::warning(format!(
-                    "pcapng block at byte {at}: {what}; skipped {} bytes to the next plausible \
-                     block at byte {}",
-                    self.w.pos() - at,
-                    self.w.pos()
-                )));
-                return;
-            }
-            self.w.advance(1);
-        }
-    }
-
     fn timestamp(iface: &Interface, hi: u32, lo: u32) -> Timestamp {
         let units = (u128::from(hi) << 32) | u128::from(lo);
         let ups = iface.units_per_sec.max(1);
@@ -376,6 +349,19 @@ impl PcapngReader {
                 }
             }
         }
+    }
+}
+
+impl Resync for PcapngReader {
+    const UNIT: &'static str = "pcapng block";
+    fn window(&mut self) -> &mut Window {
+        &mut self.w
+    }
+    fn plausible_at(&mut self, off: usize) -> bool {
+        self.candidate(off)
+    }
+    fn stop(&mut self) {
+        self.done = true;
     }
 }
 
