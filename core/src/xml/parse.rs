@@ -689,10 +689,10 @@ impl<'s> Builder<'s> {
             let find =
                 |pat: &[u8], at: usize| memchr::memmem::find(b.get(at..)?, pat).map(|k| at + k);
             if rest.starts_with(b"</") {
-                let Some(gt) = memchr::memchr(b'>', rest).map(|k| lt + k) else {
+                let Some(gt) = find_byte3(b'>', b'>', b'>', rest).map(|k| lt + k) else {
                     return Err(self.err(lt, syntax("end tag not closed")));
                 };
-                let found = slice(src, lt + 2, gt).trim_end_matches(is_xml_space);
+                let found = trim_xml_space_end(slice(src, lt + 2, gt));
                 if found != name {
                     return Err(self.err(
                         lt,
@@ -875,7 +875,7 @@ impl<'s> Builder<'s> {
         let mut i = from;
         loop {
             let Some(at) =
-                memchr::memchr3(b'<', b'&', b']', b.get(i..).unwrap_or_default()).map(|k| i + k)
+                find_byte3(b'<', b'&', b']', b.get(i..).unwrap_or_default()).map(|k| i + k)
             else {
                 return Ok(None);
             };
@@ -1002,12 +1002,33 @@ fn count_byte(hay: &[u8], needle: u8) -> usize {
 fn tag_end(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     loop {
-        let k = i + memchr::memchr3(b'>', b'"', b'\'', b.get(i..)?)?;
+        let k = i + find_byte3(b'>', b'"', b'\'', b.get(i..)?)?;
         match b[k] {
             b'>' => return Some(k),
             q => i = k + 1 + memchr::memchr(q, b.get(k + 1..)?)? + 1,
         }
     }
+}
+
+/// `s` without trailing XML white space (space, tab, CR, LF).
+fn trim_xml_space_end(s: &str) -> &str {
+    let end = s
+        .bytes()
+        .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .map_or(0, |i| i + 1);
+    s.get(..end).unwrap_or(s)
+}
+
+/// The first of three bytes in `hay`. Markup and the text between tags are mostly short, so
+/// a plain loop over the first bytes finds most hits before memchr's vector scan would
+/// have paid for its set-up; longer runs go to memchr.
+fn find_byte3(a: u8, b: u8, c: u8, hay: &[u8]) -> Option<usize> {
+    const HEAD: usize = 24;
+    let head = hay.get(..HEAD).unwrap_or(hay);
+    if let Some(i) = head.iter().position(|&x| x == a || x == b || x == c) {
+        return Some(i);
+    }
+    memchr::memchr3(a, b, c, hay.get(head.len()..)?).map(|i| i + head.len())
 }
 
 /// Up to this many attributes on an element, duplicates are found by pairwise comparison.
@@ -1274,14 +1295,25 @@ fn is_name_char(c: char) -> bool {
     is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.'
 }
 
+/// ASCII bytes a name may hold after its first character: letters, digits, `_ : - .`
+/// (non-ASCII names take the general check).
+const ASCII_NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        table[i] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.');
+        i += 1;
+    }
+    table
+};
+
 fn check_name(s: &str) -> Result<(), XmlErrorKind> {
     // Fast path for the usual all-ASCII name; anything else takes the general check below.
     let b = s.as_bytes();
     if let Some((&first, rest)) = b.split_first() {
         if (first.is_ascii_alphabetic() || first == b'_' || first == b':')
-            && rest
-                .iter()
-                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.'))
+            && rest.iter().all(|&c| ASCII_NAME_BYTE[usize::from(c)])
         {
             return Ok(());
         }
