@@ -21,9 +21,13 @@ use std::sync::Mutex;
 /// Packets per batch: small enough to spread over the parsers, large enough that handing
 /// a batch over costs little next to parsing it.
 const BATCH_PACKETS: u64 = 256;
-/// Batches queued between the roles (bounds memory: a batch holds at most the bytes of
-/// its packets, plus decompressed bodies within the HTTP stage's bounds).
-const QUEUED_BATCHES: usize = 16;
+/// A batch also ends once its message bodies reach this many bytes: decompressed bodies
+/// can be far larger than the packets that carried them.
+const BATCH_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Batches queued between the roles. With the two limits above this bounds what is in
+/// flight to a few tens of MB (plus, at worst, one message at the HTTP stage's own bounds
+/// per batch).
+const QUEUED_BATCHES: usize = 8;
 
 struct Batch {
     items: Vec<Item>,
@@ -84,6 +88,7 @@ fn read(
     let mut reader = Reader::new();
     let mut items = Vec::new();
     let mut since_batch = 0u64;
+    let mut body_bytes = 0usize;
     let send = |batch: Batch| -> bool {
         let (tx, rx) = sync_channel(1);
         order_tx.send(rx).is_ok() && job_tx.send((batch, tx)).is_ok()
@@ -91,13 +96,21 @@ fn read(
     while let Some(event) = source.next_event() {
         match event {
             SourceEvent::Packet(p) => {
+                let before = items.len();
                 reader.push_packet(&p, &mut items);
                 since_batch += 1;
+                body_bytes += items
+                    .get(before..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(Item::body_len)
+                    .sum::<usize>();
             }
             SourceEvent::Diagnostic(d) => items.push(Item::Diagnostic(d)),
         }
-        if since_batch >= BATCH_PACKETS {
+        if since_batch >= BATCH_PACKETS || body_bytes >= BATCH_BODY_BYTES {
             since_batch = 0;
+            body_bytes = 0;
             let batch = Batch {
                 items: std::mem::take(&mut items),
                 bytes_done: source.bytes_read(),

@@ -25,6 +25,16 @@ pub(super) enum Item {
     PacketEnd,
 }
 
+impl Item {
+    /// Bytes of message body this item carries.
+    pub fn body_len(&self) -> usize {
+        match self {
+            Item::Frame(f) => f.frame.body.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// A framed message and what the later half needs to know about it.
 pub(super) struct FrameItem {
     pub frame: TransportFrame,
