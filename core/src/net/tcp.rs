@@ -76,7 +76,14 @@ struct Dir {
     peer_ack: Option<u32>,
     closed: bool,
     diff_reports: u32,
+    /// The latest holes declared gaps, [start, end), so bytes that turn up for them later
+    /// can be named (at most [`REMEMBERED_GAPS`]).
+    gaps: VecDeque<(u64, u64)>,
+    late_reports: u32,
 }
+
+/// Declared gaps remembered per direction, to report bytes arriving after their gap.
+const REMEMBERED_GAPS: usize = 8;
 
 /// Late retransmissions after a close fall within this distance of the old stream's bytes.
 const LATE_BEFORE: i128 = 64 * 1024;
@@ -190,6 +197,10 @@ impl Ctx<'_> {
                 length: to - dir.next,
                 ts: self.ts,
             });
+            if dir.gaps.len() == REMEMBERED_GAPS {
+                dir.gaps.pop_front();
+            }
+            dir.gaps.push_back((dir.next, to));
             dir.next = to;
             dir.history.clear();
         }
@@ -528,6 +539,7 @@ fn insert(
 
     // Part already delivered: a retransmission; compare with the bytes we still remember.
     if off < dir.next {
+        report_late(ctx, d, dir, off, end, frame);
         let hist_start = dir.next - dir.history.len() as u64;
         let (s, e) = (off.max(hist_start), end.min(dir.next));
         if s < e {
@@ -593,6 +605,36 @@ fn insert(
     while dir.pending_bytes > max_pending_dir {
         ctx.skip_hole(d, dir, total);
     }
+}
+
+/// Bytes `off..end` that fall in a range already declared a gap: the segment came later
+/// than reassembly waits for (more than [`ACK_PROOF_DELAY`] packets after the peer's ACK, or
+/// past the held-data limits; typically in captures merged out of order). They cannot be put back; say so, once per
+/// gap and at most [`MAX_DIFF_REPORTS`] times per direction.
+fn report_late(ctx: &mut Ctx<'_>, d: usize, dir: &mut Dir, off: u64, end: u64, frame: u64) {
+    let Some(i) = dir.gaps.iter().position(|&(s, e)| off < e && end > s) else {
+        return;
+    };
+    let Some((gap_start, gap_end)) = dir.gaps.remove(i) else {
+        return;
+    };
+    dir.late_reports += 1;
+    if dir.late_reports > MAX_DIFF_REPORTS {
+        return;
+    }
+    let (s, e) = (off.max(gap_start), end.min(gap_end));
+    ctx.out
+        .push(StreamEvent::Diagnostic(Diagnostic::warning(format!(
+            "stream {} {}: frame {frame} carries {} bytes at offset {s} that were already \
+             reported missing (the gap of {} bytes at offset {gap_start}): the segment came \
+             after reassembly had stopped waiting for it (the peer had acknowledged past it \
+             {ACK_PROOF_DELAY}+ packets earlier, or too much data was held behind it), as in \
+             captures merged out of order; those bytes are not in the reassembled stream",
+            ctx.stream,
+            dir_name(d),
+            e - s,
+            gap_end - gap_start,
+        ))));
 }
 
 fn report_diff(ctx: &mut Ctx<'_>, d: usize, dir: &mut Dir, at: u64, frame: u64) {

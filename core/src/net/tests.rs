@@ -367,6 +367,19 @@ fn hole_acked_by_peer_becomes_gap_soon_after() {
     );
     assert!(matches!(&after[2], StreamEvent::Data { offset: 30, bytes, .. } if bytes == b"KL"));
     assert!(matches!(&after[3], StreamEvent::Data { offset: 32, bytes, .. } if bytes == b"MN"));
+    // The missing bytes turn up after all: too late to put back, but named.
+    let before = r.events.len();
+    r.push(seg(true, 1011, 5001, ACK, b"abcdefghij"));
+    let late: Vec<&StreamEvent> = r.events[before..].iter().collect();
+    assert!(
+        matches!(late.as_slice(), [StreamEvent::Diagnostic(d)]
+            if d.message.contains("10 bytes at offset 10 that were already reported missing")),
+        "{late:?}"
+    );
+    // Once per gap.
+    let before = r.events.len();
+    r.push(seg(true, 1011, 5001, ACK, b"abcdefghij"));
+    assert_eq!(r.events.len(), before);
     let ev = r.finish();
     let (bytes, gaps) = bytes_of(&ev, 0, C2S);
     assert_eq!(
