@@ -12,7 +12,9 @@
 //!   hole (which proves the bytes were sent; acted on [`ACK_PROOF_DELAY`] packets later, as
 //!   captures can show an ACK just before the data it acknowledges), until the direction holds [`MAX_PENDING_DIR`]
 //!   bytes (or all directions [`MAX_PENDING_TOTAL`]), or until the end; then a `Gap` names
-//!   the missing range and the held bytes follow. Bytes are never invented;
+//!   the missing range and the held bytes follow. Bytes are never invented; bytes that
+//!   turn up later for a range already declared a gap cannot be put back and are named in
+//!   a diagnostic instead;
 //! - keep-alives (0 or 1 byte one below the next expected byte) are ignored;
 //! - a SYN (without ACK) with a new sequence number on a 4-tuple that has seen FIN, RST or
 //!   data starts a new stream.

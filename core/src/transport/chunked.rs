@@ -39,6 +39,9 @@ pub(crate) enum Progress {
     NeedMore,
     /// The body ended after consuming this many bytes of the input.
     Done(usize),
+    /// This many bytes were consumed; the rest must be fed again with what follows (the
+    /// decoder cannot yet tell a trailer line from the next message's start line).
+    Partial(usize),
     Error(ChunkError),
 }
 
@@ -47,6 +50,9 @@ pub(crate) struct Dechunker {
     state: State,
     line: Vec<u8>,
     trailer_bytes: usize,
+    /// The body ended without its final empty line: the next message started right after
+    /// the last chunk (or the trailers).
+    missing_final_crlf: bool,
 }
 
 impl Dechunker {
@@ -55,6 +61,7 @@ impl Dechunker {
             state: State::Size,
             line: Vec::new(),
             trailer_bytes: 0,
+            missing_final_crlf: false,
         }
     }
 
@@ -82,6 +89,12 @@ impl Dechunker {
     /// missing: the body itself is whole.
     pub fn only_final_crlf_missing(&self) -> bool {
         self.state == State::Trailers && self.line.is_empty()
+    }
+
+    /// True when the body ended at the start line of the next HTTP message instead of at
+    /// the final empty line a chunked body ends with.
+    pub fn ended_without_final_crlf(&self) -> bool {
+        self.missing_final_crlf
     }
 
     /// What the decoder was doing, for error messages.
@@ -133,6 +146,20 @@ impl Dechunker {
                 }
                 State::Size | State::Trailers => {
                     let rest = &input[i..];
+                    // A sender that forgets the final empty line goes straight on with the
+                    // next message: its start line cannot be a trailer field (field names
+                    // hold neither '/' nor spaces), so the body ends here.
+                    if self.state == State::Trailers && self.line.is_empty() {
+                        match starts_http_message(rest) {
+                            Some(true) => {
+                                self.missing_final_crlf = true;
+                                self.state = State::Done;
+                                return Progress::Done(i);
+                            }
+                            None => return Progress::Partial(i),
+                            Some(false) => {}
+                        }
+                    }
                     let (take, ended) = match rest.iter().position(|&b| b == b'\n') {
                         Some(p) => (p + 1, true),
                         None => (rest.len(), false),
@@ -212,6 +239,29 @@ impl Dechunker {
     }
 }
 
+/// Whether `b` begins an HTTP/1.x request or status line: Some(true) / Some(false), None
+/// while `b` is too short to tell.
+fn starts_http_message(b: &[u8]) -> Option<bool> {
+    const STARTS: [&[u8]; 9] = [
+        b"HTTP/1.",
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"TRACE ",
+    ];
+    if STARTS.iter().any(|s| b.starts_with(s)) {
+        Some(true)
+    } else if STARTS.iter().any(|s| s.starts_with(b)) {
+        None
+    } else {
+        Some(false)
+    }
+}
+
 fn trim_ascii(b: &[u8]) -> &[u8] {
     let start = b
         .iter()
@@ -234,15 +284,25 @@ mod tests {
         let mut body = Vec::new();
         let mut trailers = Vec::new();
         let mut last = Progress::NeedMore;
+        // Bytes fed but not consumed (a Partial), offered again with the next piece.
+        let mut held: Vec<u8> = Vec::new();
         let mut off = 0;
         for chunk in input.chunks(piece.max(1)) {
+            held.extend_from_slice(chunk);
             last = d.feed(
-                chunk,
+                &held,
                 &mut |b: &[u8]| body.extend_from_slice(b),
                 &mut trailers,
             );
             match last {
-                Progress::NeedMore => off += chunk.len(),
+                Progress::NeedMore => {
+                    off += held.len();
+                    held.clear();
+                }
+                Progress::Partial(n) => {
+                    off += n;
+                    held.drain(..n);
+                }
                 Progress::Done(n) => {
                     last = Progress::Done(off + n);
                     break;

@@ -716,6 +716,8 @@ impl Framer {
         let start = self.pos;
         let avail = &self.buf[self.pos..];
         let max_body = self.limits.max_body;
+        // The dechunker kept bytes it cannot judge yet: wait for more instead of stepping.
+        let mut wait_for_more = false;
         let (next, done, error) = match body {
             BodyState::Length(remaining) => {
                 let n = usize::try_from(remaining)
@@ -751,8 +753,18 @@ impl Framer {
                         self.pos = self.buf.len();
                         (BodyState::Chunked(d), false, None)
                     }
+                    Progress::Partial(n) => {
+                        self.pos += n;
+                        wait_for_more = true;
+                        (BodyState::Chunked(d), false, None)
+                    }
                     Progress::Done(n) => {
                         self.pos += n;
+                        if d.ended_without_final_crlf() {
+                            msg.errors.push(
+                                "the chunked body has no final empty line: the next HTTP message starts right after it".into(),
+                            );
+                        }
                         (BodyState::Chunked(d), true, None)
                     }
                     Progress::Error(e) => {
@@ -775,7 +787,7 @@ impl Framer {
         } else {
             self.state = State::Body { msg, body: next };
         }
-        true
+        !wait_for_more
     }
 
     fn enter_seek(&mut self, reason: SeekReason) {

@@ -1164,3 +1164,62 @@ fn transfer_coding_gzip_under_chunked() {
         f.out[0].errors
     );
 }
+
+#[test]
+fn chunked_body_without_its_final_empty_line_ends_at_the_next_message() {
+    // Two requests, then two responses whose first chunked body lacks the final CRLF.
+    let c2s = req("/1", "a");
+    let c2s = [c2s.clone(), req("/2", "b")].concat();
+    let s2c: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    for cut in 1..s2c.len() {
+        let mut f = Feed::new();
+        f.data(C2S, &c2s, 1);
+        f.data(S2C, &s2c[..cut], 2);
+        f.data(S2C, &s2c[cut..], 3);
+        f.finish();
+        let resps: Vec<_> = f.summary().into_iter().filter(|m| m.0 == RESP).collect();
+        assert_eq!(
+            resps,
+            vec![
+                s(RESP, 0, "200", "abc", true),
+                s(RESP, 1, "200", "hi", true)
+            ],
+            "cut {cut}"
+        );
+        let first = f.out.iter().find(|fr| fr.direction == RESP).unwrap();
+        assert!(
+            first
+                .errors
+                .iter()
+                .any(|e| e.contains("no final empty line")),
+            "{:?}",
+            first.errors
+        );
+    }
+}
+
+#[test]
+fn trailer_line_split_where_it_could_still_be_a_start_line() {
+    // "T" could begin "TRACE ": the decoder waits for the next bytes instead of guessing.
+    let wire = b"POST /1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\nGET /2 HTTP/1.0\r\n\r\n";
+    for cut in 1..wire.len() {
+        for cut2 in [cut + 1, cut + 3] {
+            let cut2 = cut2.min(wire.len());
+            let mut f = Feed::new();
+            f.data(C2S, &wire[..cut], 1);
+            f.data(C2S, &wire[cut..cut2], 2);
+            f.data(C2S, &wire[cut2..], 3);
+            f.finish();
+            assert_eq!(
+                f.summary(),
+                vec![s(REQ, 0, "POST", "abc", true), s(REQ, 1, "GET", "", true)],
+                "cuts {cut} {cut2}"
+            );
+            assert_eq!(
+                f.out[0].http.as_ref().unwrap().trailers,
+                vec![("T".into(), "1".into())]
+            );
+            assert!(f.out[0].errors.is_empty(), "{:?}", f.out[0].errors);
+        }
+    }
+}
