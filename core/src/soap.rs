@@ -172,13 +172,8 @@ impl Envelope {
 
     /// The Body's inner XML exactly as on the wire.
     pub fn body_inner_xml(&self) -> String {
-        inner_xml(&self.doc, self.body)
+        self.doc.inner_xml_string(self.body)
     }
-}
-
-/// The inner XML of an element exactly as in the source bytes.
-pub fn inner_xml(doc: &Document, id: NodeId) -> String {
-    doc.inner_xml_string(id)
 }
 
 /// The action of a message from its HTTP headers: SOAP 1.1 `SOAPAction`, or the SOAP 1.2

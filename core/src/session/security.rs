@@ -141,7 +141,7 @@ impl SecurityStage {
         if self.options.redact_keys {
             super::redact::redacted_inner(&view.doc, view.body)
         } else {
-            view.doc.inner_xml_string(view.body)
+            view.body_inner_xml()
         }
     }
 

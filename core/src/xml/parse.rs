@@ -1440,6 +1440,39 @@ mod tests {
         }
     }
 
+    /// `count` copies of `src`, each with 1 to `max_edits` random single-byte edits
+    /// (replace, insert or delete, bytes from `alphabet`), from a xorshift seeded `seed`.
+    fn mutations<'a>(
+        src: &'a [u8],
+        alphabet: &'a [u8],
+        max_edits: u64,
+        count: usize,
+        seed: u64,
+    ) -> impl Iterator<Item = Vec<u8>> + 'a {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count).map(move |_| {
+            let mut m = src.to_vec();
+            for _ in 0..1 + next() % max_edits {
+                let at = (next() % m.len() as u64) as usize;
+                let b = alphabet[(next() % alphabet.len() as u64) as usize];
+                match next() % 3 {
+                    0 => m[at] = b,
+                    1 => m.insert(at, b),
+                    _ => {
+                        m.remove(at);
+                    }
+                }
+            }
+            m
+        })
+    }
+
     /// A node without its links (children, parent), to compare trees whose ids differ.
     fn unlinked(n: &Node) -> (String, std::ops::Range<usize>) {
         let kind = match &n.kind {
@@ -1527,28 +1560,9 @@ mod tests {
     #[test]
     fn skimming_accepts_exactly_what_parse_accepts_on_mutations() {
         let src = br#"<s:E xmlns:s="urn:s"><s:H><w:A xmlns:w="urn:w">act</w:A></s:H><s:B u:Id="_1" xmlns:u="urn:u"><op xmlns="urn:o"><p:x xmlns:p="urn:p" p:k="1&amp;2" k='&#x41;'>t&lt;<y xmlns=""/><![CDATA[c]]><!--m--><?pi d?></p:x><z a="1" b="2"/></op></s:B></s:E>"#;
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let alphabet = b"<>/&;#x:=\"' ]![-?pqsuxmln";
         let mut both_ok = 0;
-        for _ in 0..20_000 {
-            let mut m = src.to_vec();
-            for _ in 0..1 + next() % 3 {
-                let at = (next() % m.len() as u64) as usize;
-                let b = alphabet[(next() % alphabet.len() as u64) as usize];
-                match next() % 3 {
-                    0 => m[at] = b,
-                    1 => m.insert(at, b),
-                    _ => {
-                        m.remove(at);
-                    }
-                }
-            }
+        for m in mutations(src, alphabet, 3, 20_000, 0x9E37_79B9_7F4A_7C15) {
             let full = Document::parse(&m);
             let skim = Document::parse_skimming(&m, &SKIM_BODY, &|_, _| false);
             assert_eq!(
@@ -1833,27 +1847,8 @@ mod tests {
     #[test]
     fn never_panics_on_random_mutations() {
         let src = br#"<?xml version="1.0"?><!--p--><s:E xmlns:s="urn:s" xmlns="urn:d" a="1&amp;&#x9;"><s:H xml:lang="en"><![CDATA[x]]></s:H><?p d?>t&#x41;&lt;<b xmlns="" c:d="2" xmlns:c="urn:c"/></s:E>"#;
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let alphabet = b"<>/&;#x:=\"' \r\n]![-?abcsxmlns\x80\xC3\xFF\x00";
-        for _ in 0..5000 {
-            let mut m = src.to_vec();
-            for _ in 0..1 + next() % 4 {
-                let at = (next() % m.len() as u64) as usize;
-                let b = alphabet[(next() % alphabet.len() as u64) as usize];
-                match next() % 3 {
-                    0 => m[at] = b,
-                    1 => m.insert(at, b),
-                    _ => {
-                        m.remove(at);
-                    }
-                }
-            }
+        for m in mutations(src, alphabet, 4, 5000, 0x2545_F491_4F6C_DD1D) {
             if let Ok(d) = Document::parse(&m) {
                 // Whatever parsed must be internally consistent.
                 for n in &d.nodes {
