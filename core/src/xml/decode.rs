@@ -65,6 +65,10 @@ pub(crate) fn check_declared(
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, XmlError> {
+    // The vectorised check settles the usual valid input; std's names the error offset.
+    if let Ok(s) = simdutf8::basic::from_utf8(bytes) {
+        return Ok(s.to_owned());
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_owned()),
         Err(e) => {

@@ -546,8 +546,9 @@ impl<'s> Builder<'s> {
         } else {
             end.saturating_sub(1)
         };
-        let (raw_name, raw_attrs) =
-            scan_tag(self.src, start + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+        let mut raw_attrs = Vec::new();
+        let raw_name = scan_tag(self.src, start + 1, body_end, &mut raw_attrs)
+            .map_err(|(at, k)| self.err(at, k))?;
         self.check_written_names(start, raw_name, &raw_attrs)?;
 
         let scope_mark = self.scopes.mark();
@@ -648,8 +649,9 @@ impl<'s> Builder<'s> {
         } else {
             end.saturating_sub(1)
         };
-        let (raw_name, raw_attrs) =
-            scan_tag(self.src, start + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+        let mut raw_attrs = Vec::new();
+        let raw_name = scan_tag(self.src, start + 1, body_end, &mut raw_attrs)
+            .map_err(|(at, k)| self.err(at, k))?;
         let scope_mark = self.scopes.mark();
         self.check_skipped_tag(start, raw_name, &raw_attrs)?;
         if empty {
@@ -677,6 +679,8 @@ impl<'s> Builder<'s> {
         // Open skipped elements: (raw name, start offset, scope mark before its namespace
         // declarations); the first is on `self.stack`.
         let mut open: Vec<(&'s str, usize, usize)> = Vec::new();
+        // One attribute buffer for every tag of the subtree.
+        let mut attrs: Vec<RawAttr<'s>> = Vec::new();
         if let Some(o) = self.stack.pop() {
             open.push((o.raw_name, o.start, o.scope_mark));
         }
@@ -689,6 +693,16 @@ impl<'s> Builder<'s> {
             let find =
                 |pat: &[u8], at: usize| memchr::memmem::find(b.get(at..)?, pat).map(|k| at + k);
             if rest.starts_with(b"</") {
+                // The usual end tag, `</name>` exactly as the start tag wrote it, is matched
+                // in place; anything else (space before `>`, a mismatch) takes the full path
+                // below, which reports it.
+                let n = name.len();
+                if rest.get(2 + n) == Some(&b'>') && same_bytes(&rest[2..2 + n], name.as_bytes()) {
+                    open.pop();
+                    self.scopes.truncate(scope_mark);
+                    i = lt + 3 + n;
+                    continue;
+                }
                 let Some(gt) = find_byte3(b'>', b'>', b'>', rest).map(|k| lt + k) else {
                     return Err(self.err(lt, syntax("end tag not closed")));
                 };
@@ -735,6 +749,28 @@ impl<'s> Builder<'s> {
             } else if rest.starts_with(b"<!") {
                 return Err(self.err(lt, syntax("markup declaration not allowed in content")));
             } else {
+                if let Some(tag) = bare_tag(b, lt + 1) {
+                    // `<name>` / `<name/>` with an ASCII QName and no attributes, the bulk of
+                    // a data payload: no declarations to bind and nothing more to check than
+                    // the depth and the prefix, so it skips the general scan. An undeclared
+                    // or reserved prefix takes the general path, which reports it.
+                    if let Some(ns) = self.bare_tag_namespace(src, lt + 1, &tag) {
+                        if self.stack.len() + open.len() >= self.limits.max_depth {
+                            return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
+                        }
+                        let raw_name = slice(src, lt + 1, tag.name_end);
+                        let local = slice(src, tag.colon.map_or(lt + 1, |c| c + 1), tag.name_end);
+                        if self.wanted.is_some_and(|w| w(ns, local)) {
+                            return Err(self.want_restart(lt));
+                        }
+                        self.skipped_any = true;
+                        if !tag.empty {
+                            open.push((raw_name, lt, self.scopes.mark()));
+                        }
+                        i = tag.name_end + if tag.empty { 2 } else { 1 };
+                        continue;
+                    }
+                }
                 let Some(gt) = tag_end(b, lt + 1) else {
                     return Err(self.err(lt, syntax("start tag not closed")));
                 };
@@ -743,10 +779,10 @@ impl<'s> Builder<'s> {
                     return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
                 }
                 let body_end = if empty { gt - 1 } else { gt };
-                let (raw_name, raw_attrs) =
-                    scan_tag(src, lt + 1, body_end).map_err(|(at, k)| self.err(at, k))?;
+                let raw_name = scan_tag(src, lt + 1, body_end, &mut attrs)
+                    .map_err(|(at, k)| self.err(at, k))?;
                 let mark = self.scopes.mark();
-                self.check_skipped_tag(lt, raw_name, &raw_attrs)?;
+                self.check_skipped_tag(lt, raw_name, &attrs)?;
                 if empty {
                     self.scopes.truncate(mark);
                 } else {
@@ -756,6 +792,23 @@ impl<'s> Builder<'s> {
             }
         }
         Ok(i)
+    }
+
+    /// The namespace of a [`bare_tag`] whose name starts at `from`, when the general path
+    /// would accept it: `Some(ns)`; `None` when its prefix is `xmlns` or undeclared (the
+    /// general path then reports the error).
+    fn bare_tag_namespace(&self, src: &str, from: usize, tag: &BareTag) -> Option<Option<&str>> {
+        match tag.colon {
+            None => Some(self.lookup(None).filter(|u| !u.is_empty())),
+            Some(colon) => match slice(src, from, colon) {
+                "xml" => Some(Some(XML_NS)),
+                "xmlns" => None,
+                prefix => match self.lookup(Some(prefix)) {
+                    Some(uri) if !uri.is_empty() => Some(Some(uri)),
+                    _ => None,
+                },
+            },
+        }
     }
 
     /// Stops a skimming parse that met a wanted element after skipping content: the caller
@@ -1010,6 +1063,58 @@ fn tag_end(b: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// A start tag without attributes: `<name>` or `<name/>`.
+struct BareTag {
+    /// Offset just past the name (of the `>` or `/`).
+    name_end: usize,
+    /// Offset of the name's colon, if prefixed.
+    colon: Option<usize>,
+    empty: bool,
+}
+
+/// The start tag whose name begins at `from`, when it is `<name>` or `<name/>` with an ASCII
+/// name that is a well-formed QName (letter or `_` first, at most one colon, not last).
+/// None for anything else (attributes, white space, non-ASCII, malformed), which the
+/// general scan handles.
+fn bare_tag(b: &[u8], from: usize) -> Option<BareTag> {
+    let first = *b.get(from)?;
+    if !(first.is_ascii_alphabetic() || first == b'_') {
+        return None;
+    }
+    let mut colon = None;
+    let mut j = from + 1;
+    while let Some(&c) = b.get(j) {
+        if !ASCII_NAME_BYTE[usize::from(c)] {
+            break;
+        }
+        if c == b':' {
+            if colon.is_some() {
+                return None;
+            }
+            colon = Some(j);
+        }
+        j += 1;
+    }
+    if colon == Some(j - 1) {
+        return None;
+    }
+    let empty = match b.get(j) {
+        Some(b'>') => false,
+        Some(b'/') if b.get(j + 1) == Some(&b'>') => true,
+        _ => return None,
+    };
+    Some(BareTag {
+        name_end: j,
+        colon,
+        empty,
+    })
+}
+
+/// Byte equality for short strings (names), compared inline instead of through memcmp.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// `s` without trailing XML white space (space, tab, CR, LF).
 fn trim_xml_space_end(s: &str) -> &str {
     let end = s
@@ -1223,11 +1328,12 @@ fn check_attr_value(raw: &str, offset: usize) -> Result<(), (usize, XmlErrorKind
 
 /// Splits the inside of a start tag (`src[from..to]`, between `<` and `>` or `/>`) into the
 /// element name and attributes with absolute spans.
-fn scan_tag(
-    src: &str,
+fn scan_tag<'s>(
+    src: &'s str,
     from: usize,
     to: usize,
-) -> Result<(&str, Vec<RawAttr<'_>>), (usize, XmlErrorKind)> {
+    attrs: &mut Vec<RawAttr<'s>>,
+) -> Result<&'s str, (usize, XmlErrorKind)> {
     let syntax = |at: usize, msg: &str| (at, XmlErrorKind::Syntax(msg.to_owned()));
     let body = src
         .get(from..to)
@@ -1236,7 +1342,7 @@ fn scan_tag(
     let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
     let name_end = b.iter().position(|&c| is_ws(c)).unwrap_or(b.len());
     let name = &body[..name_end];
-    let mut attrs = Vec::new();
+    attrs.clear();
     let mut i = name_end;
     loop {
         let ws_start = i;
@@ -1284,7 +1390,7 @@ fn scan_tag(
         });
         i = value_end + 1;
     }
-    Ok((name, attrs))
+    Ok(name)
 }
 
 fn is_name_start(c: char) -> bool {
@@ -1522,6 +1628,9 @@ mod tests {
             r#"<x xmlns="urn:d"><y xmlns=""/></x>"#,
             r#"<x a="&lt;&#x41;" xml:lang="en"/>"#,
             r#"<x xmlns:p="urn:p" xmlns:q="urn:q" p:a="1" q:a="2"/>"#,
+            // Bare tags (no attributes), which the skim matches without the general scan.
+            r#"<x xmlns:p="urn:p"><p:y><p:z/><_q.r-1/></p:y><xml:s></xml:s></x>"#,
+            "<x><y></y ><z\t/></x>",
         ];
         for inner in accepted {
             let doc = wrap(inner);
@@ -1543,8 +1652,26 @@ mod tests {
             r#"<x xmlns:xmlns="urn:x"/>"#,
             "<xmlns:x/>",
             r#"<x xmlns:p="http://www.w3.org/XML/1998/namespace"/>"#,
+            // Bare tags: every way the fast path must hand over to the general one.
+            "<x><p:y></p:y></x>",
+            "<x><xmlns:y></xmlns:y></x>",
+            "<x><a:b:c/></x>",
+            "<x><a:/></x>",
+            "<x><:a/></x>",
+            "<x><1a/></x>",
+            "<x><-a></-a></x>",
+            "<x><y></z></x>",
+            "<x><y></yy></x>",
+            "<x><yy></y></x>",
+            "<x><y></y</x>",
+            "<x><y/ ></x>",
+            "<x><y>",
+            "<x><y",
+            "<x><y/",
+            "<x></x ",
         ];
-        for inner in rejected {
+        let too_deep = "<a>".repeat(300) + &"</a>".repeat(300);
+        for inner in rejected.into_iter().chain([too_deep.as_str()]) {
             let doc = wrap(inner);
             let full = Document::parse(doc.as_bytes()).unwrap_err();
             let skim =

@@ -285,7 +285,7 @@ impl Document {
     /// conversion is only a guard.
     pub fn inner_xml_string(&self, id: NodeId) -> String {
         let bytes = self.inner_xml_bytes(id);
-        match std::str::from_utf8(bytes) {
+        match simdutf8::basic::from_utf8(bytes) {
             Ok(s) => s.to_owned(),
             Err(_) => String::from_utf8_lossy(bytes).into_owned(),
         }
