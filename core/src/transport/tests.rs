@@ -1223,3 +1223,68 @@ fn trailer_line_split_where_it_could_still_be_a_start_line() {
         }
     }
 }
+
+/// Content-Length bodies whose middle segments go straight to the body (not through the
+/// framer's buffer): the same frames, bodies, times and errors at every segmentation, with
+/// pipelined messages, a gap inside a body and the body cap.
+#[test]
+fn content_length_bodies_at_any_segmentation() {
+    let mut wire = resp(&"a".repeat(40));
+    wire.extend(resp(&"b".repeat(7)));
+    wire.extend(resp(&"c".repeat(150)));
+    let limits = || HttpLimits {
+        max_body: 100,
+        ..HttpLimits::default()
+    };
+    let frames = |f: &Feed| {
+        f.out
+            .iter()
+            .map(|q| (q.body.clone(), q.complete, q.errors.clone(), q.ts, q.ts_end))
+            .collect::<Vec<_>>()
+    };
+    // Reference: one byte per segment, each its own time.
+    let mut reference = Feed::with_limits(limits());
+    for (i, b) in wire.iter().enumerate() {
+        reference.data(S2C, &[*b], i as i64);
+    }
+    let expected = frames(&reference);
+    assert_eq!(expected.len(), 3);
+    assert_eq!(expected[2].0, "c".repeat(100).into_bytes());
+    // Segments of every size, each carrying the time of its first byte.
+    for size in 1..wire.len() {
+        let mut f = Feed::with_limits(limits());
+        for (k, piece) in wire.chunks(size).enumerate() {
+            f.data(S2C, piece, (k * size) as i64);
+        }
+        let got = frames(&f);
+        assert_eq!(got.len(), 3, "segments of {size}");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!((&g.0, g.1, &g.2), (&e.0, e.1, &e.2), "segments of {size}");
+            // The first and last byte's times are their segments' (multiples of `size`).
+            let segment_time = |t: Option<Timestamp>| t.map(|t| t.0 / size as i64 * size as i64);
+            assert_eq!(g.3.map(|t| t.0), segment_time(e.3), "segments of {size}");
+            assert_eq!(g.4.map(|t| t.0), segment_time(e.4), "segments of {size}");
+        }
+    }
+    // A gap in the middle of the first body: the body is the prefix seen, later messages
+    // still decode.
+    let mut f = Feed::new();
+    let head_len = wire.len() - resp(&"b".repeat(7)).len() - resp(&"c".repeat(150)).len() - 40;
+    f.data(S2C, &wire[..head_len + 10], 1);
+    f.data(S2C, &wire[head_len + 10..head_len + 20], 2);
+    f.gap(S2C, 5);
+    f.data(S2C, &wire[head_len + 25..], 3);
+    let sum = f.summary();
+    assert_eq!(sum[0], s(RESP, 0, "200", &"a".repeat(20), false));
+    assert_eq!(sum[1], s(RESP, 1, "200", &"b".repeat(7), true));
+    // Cut by the end of the capture: the body seen so far, and the time of its last byte.
+    let cut = resp(&"d".repeat(50));
+    let cut = &cut[..cut.len() - 5];
+    let mut f = Feed::new();
+    for (k, piece) in cut.chunks(7).enumerate() {
+        f.data(S2C, piece, k as i64);
+    }
+    f.finish();
+    assert_eq!(f.summary()[0], s(RESP, 0, "200", &"d".repeat(45), false));
+    assert_eq!(f.out[0].ts_end, Some(Timestamp((cut.len() as i64 - 1) / 7)));
+}
