@@ -45,9 +45,9 @@ fn main() {
             threads,
             &mut |_| {},
             &cancel,
-            &mut |s| {
+            &mut |mut s| {
                 messages += 1;
-                let _ = writer.message(&s.info);
+                let _ = writer.message(&mut s.info);
             },
         );
         match summary {

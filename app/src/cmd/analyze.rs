@@ -80,9 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         threads,
         &mut |_| {},
         &cancel,
-        &mut |s| {
+        &mut |mut s| {
             if write_error.is_none() {
-                if let Err(e) = writer.message(&s.info) {
+                if let Err(e) = writer.message(&mut s.info) {
                     write_error = Some(e);
                 }
             }
@@ -115,7 +115,7 @@ enum Writer {
 }
 
 impl Writer {
-    fn message(&mut self, m: &wcfscope_core::model::MessageInfo) -> std::io::Result<()> {
+    fn message(&mut self, m: &mut wcfscope_core::model::MessageInfo) -> std::io::Result<()> {
         match self {
             Writer::Json(w) => w.message(m),
             Writer::Text(w) => w.message(m),

@@ -11,6 +11,8 @@ use crate::model::{
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+mod json_string;
+
 /// The report as pretty-printed JSON (contract version 1).
 pub fn to_json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -246,6 +248,8 @@ pub struct JsonReportWriter<W: Write> {
     out: W,
     count: usize,
     redact: bool,
+    /// One message's JSON, reused from message to message.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write> JsonReportWriter<W> {
@@ -255,21 +259,48 @@ impl<W: Write> JsonReportWriter<W> {
             out,
             count: 0,
             redact,
+            scratch: Vec::new(),
         })
     }
 
-    pub fn message(&mut self, m: &MessageInfo) -> io::Result<()> {
+    /// Writes one message. `m` is only borrowed mutably to lift its body out while the rest
+    /// is serialized; it is unchanged on return.
+    pub fn message(&mut self, m: &mut MessageInfo) -> io::Result<()> {
         self.out
             .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
         if self.redact {
             let mut m = m.clone();
             redact_message(&mut m);
-            serde_json::to_writer(&mut self.out, &m).map_err(io::Error::other)?;
+            self.write_message(&mut m)?;
         } else {
-            serde_json::to_writer(&mut self.out, m).map_err(io::Error::other)?;
+            self.write_message(m)?;
         }
         self.count += 1;
         Ok(())
+    }
+
+    /// serde_json writes the message with `"body":null`; the body goes into that place
+    /// through [`json_string::write_json_string`] (the same bytes serde_json would write,
+    /// much faster). `"body":null` can only be that field: no other object in a message
+    /// has a `body` key, and inside JSON strings a quote is always escaped.
+    fn write_message(&mut self, m: &mut MessageInfo) -> io::Result<()> {
+        const PLACEHOLDER: &[u8] = b"\"body\":null";
+        let body = m.body.take();
+        self.scratch.clear();
+        let serialized = serde_json::to_writer(&mut self.scratch, &*m);
+        m.body = body;
+        serialized.map_err(io::Error::other)?;
+        let Some(body) = m.body.as_deref() else {
+            return self.out.write_all(&self.scratch);
+        };
+        let at = memchr::memmem::find(&self.scratch, PLACEHOLDER)
+            .ok_or_else(|| io::Error::other("internal error: no body field in a message"))?;
+        let value_at = at + PLACEHOLDER.len() - b"null".len();
+        let rest = self.scratch.split_off(at + PLACEHOLDER.len());
+        self.scratch.truncate(value_at);
+        json_string::write_json_string(&mut self.scratch, body);
+        self.scratch.extend_from_slice(&rest);
+        self.out.write_all(&self.scratch)
     }
 
     pub fn end(mut self, summary: &Summary) -> io::Result<W> {
@@ -368,6 +399,65 @@ fn redact_sessions(sessions: &mut [SessionInfo]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message(index: usize, body: Option<&str>, action: Option<&str>) -> MessageInfo {
+        MessageInfo {
+            index,
+            ts: Some(Timestamp(1_700_000_000_123_456)),
+            stream: Some(0),
+            direction: MessageDirection::Request,
+            http: None,
+            soap_version: None,
+            action: action.map(str::to_owned),
+            message_id: None,
+            relates_to: None,
+            to: None,
+            kind: MessageKind::Application,
+            session: None,
+            encrypted: false,
+            decryption: Decryption::NotEncrypted,
+            signature: SignatureSummary::Unsigned,
+            body: body.map(str::to_owned),
+            security: Default::default(),
+            errors: vec!["\"body\":null".into()],
+            complete: true,
+            paired_with: None,
+        }
+    }
+
+    /// Each message the streaming writer emits is exactly serde_json's serialization of
+    /// it, whatever the body holds (the body is spliced in by a faster escaper), and the
+    /// message is unchanged afterwards.
+    #[test]
+    fn streamed_messages_are_serde_json_s_bytes() {
+        let bodies = [
+            None,
+            Some(""),
+            Some("<a x=\"1\">\"body\":null</a>\r\n\t\u{1}\\ é 𝄞"),
+            Some("\"body\":null"),
+            Some("plain <b:Order><b:Id>1</b:Id></b:Order> text long enough to span blocks"),
+        ];
+        let actions = [None, Some("\"body\":null"), Some("urn:a")];
+        let mut expected = Vec::new();
+        let mut writer = JsonReportWriter::begin(Vec::new(), false).unwrap();
+        for (i, body) in bodies.iter().enumerate() {
+            for action in actions {
+                let mut m = message(i, *body, action);
+                let before = m.clone();
+                expected.push(serde_json::to_string(&m).unwrap());
+                writer.message(&mut m).unwrap();
+                assert_eq!(m, before);
+            }
+        }
+        let out = String::from_utf8(writer.out).unwrap();
+        let lines: Vec<&str> = out
+            .lines()
+            .skip(1)
+            .map(|l| l.trim_end_matches(','))
+            .take(expected.len())
+            .collect();
+        assert_eq!(lines, expected);
+    }
 
     #[test]
     fn masks_binary_secrets_in_unparsed_bodies() {
