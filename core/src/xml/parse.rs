@@ -161,6 +161,9 @@ struct Scopes {
     index: HashMap<String, usize>,
     default: Vec<String>,
     log: Vec<Option<String>>,
+    /// Changes whenever a binding is made or undone, so a name's resolution can be reused
+    /// while it stays the same ([`KnownNames`]).
+    generation: u64,
 }
 
 /// Up to this many distinct prefixes, [`Scopes`] finds a prefix by linear scan.
@@ -180,6 +183,7 @@ impl Scopes {
     }
 
     fn push(&mut self, prefix: Option<String>, uri: String) {
+        self.generation += 1;
         match &prefix {
             Some(p) => match self.slot(p) {
                 Some(i) => self.prefixed[i].1.push(uri),
@@ -205,7 +209,17 @@ impl Scopes {
         self.log.len()
     }
 
+    /// Unbinds the declarations made since `mark`.
+    #[inline]
     fn truncate(&mut self, mark: usize) {
+        // Most elements declare nothing: nothing to undo, no call.
+        if self.log.len() > mark {
+            self.unbind_to(mark);
+        }
+    }
+
+    fn unbind_to(&mut self, mark: usize) {
+        self.generation += 1;
         while self.log.len() > mark {
             match self.log.pop() {
                 Some(Some(p)) => {
@@ -681,6 +695,7 @@ impl<'s> Builder<'s> {
         let mut open: Vec<(&'s str, usize, usize)> = Vec::new();
         // One attribute buffer for every tag of the subtree.
         let mut attrs: Vec<RawAttr<'s>> = Vec::new();
+        let mut known = KnownNames::new(self.scopes.generation);
         if let Some(o) = self.stack.pop() {
             open.push((o.raw_name, o.start, o.scope_mark));
         }
@@ -754,15 +769,26 @@ impl<'s> Builder<'s> {
                     // a data payload: no declarations to bind and nothing more to check than
                     // the depth and the prefix, so it skips the general scan. An undeclared
                     // or reserved prefix takes the general path, which reports it.
-                    if let Some(ns) = self.bare_tag_namespace(src, lt + 1, &tag) {
+                    let raw_name = slice(src, lt + 1, tag.name_end);
+                    known.follow(self.scopes.generation);
+                    // Some(wanted) once the name resolved (None: the general path reports).
+                    let resolved = if known.contains(raw_name) {
+                        Some(false)
+                    } else {
+                        self.bare_tag_namespace(src, lt + 1, &tag).map(|ns| {
+                            let local =
+                                slice(src, tag.colon.map_or(lt + 1, |c| c + 1), tag.name_end);
+                            self.wanted.is_some_and(|w| w(ns, local))
+                        })
+                    };
+                    if let Some(wanted) = resolved {
                         if self.stack.len() + open.len() >= self.limits.max_depth {
                             return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
                         }
-                        let raw_name = slice(src, lt + 1, tag.name_end);
-                        let local = slice(src, tag.colon.map_or(lt + 1, |c| c + 1), tag.name_end);
-                        if self.wanted.is_some_and(|w| w(ns, local)) {
+                        if wanted {
                             return Err(self.want_restart(lt));
                         }
+                        known.insert(raw_name);
                         self.skipped_any = true;
                         if !tag.empty {
                             open.push((raw_name, lt, self.scopes.mark()));
@@ -1063,6 +1089,48 @@ fn tag_end(b: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// Names of bare tags met in a skipped subtree that resolved to a namespace and are not
+/// wanted, valid while the namespace bindings stay as they were ([`Scopes::generation`]):
+/// the same name met again needs neither the prefix lookup nor the wanted test. A payload
+/// repeats a few names many times, so a small direct-mapped table catches nearly all.
+struct KnownNames<'s> {
+    generation: u64,
+    names: [&'s str; KNOWN_NAMES],
+}
+
+const KNOWN_NAMES: usize = 16;
+
+impl<'s> KnownNames<'s> {
+    fn new(generation: u64) -> Self {
+        KnownNames {
+            generation,
+            names: [""; KNOWN_NAMES],
+        }
+    }
+
+    /// Forgets everything once the bindings changed.
+    fn follow(&mut self, generation: u64) {
+        if generation != self.generation {
+            *self = KnownNames::new(generation);
+        }
+    }
+
+    fn slot(name: &str) -> usize {
+        let b = name.as_bytes();
+        let last = b.last().map_or(0, |&c| usize::from(c));
+        let middle = b.get(b.len() / 2).map_or(0, |&c| usize::from(c));
+        (b.len() * 7 + last * 3 + middle) % KNOWN_NAMES
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        !name.is_empty() && same_bytes(self.names[Self::slot(name)].as_bytes(), name.as_bytes())
+    }
+
+    fn insert(&mut self, name: &'s str) {
+        self.names[Self::slot(name)] = name;
+    }
+}
+
 /// A start tag without attributes: `<name>` or `<name/>`.
 struct BareTag {
     /// Offset just past the name (of the `>` or `/`).
@@ -1110,9 +1178,27 @@ fn bare_tag(b: &[u8], from: usize) -> Option<BareTag> {
     })
 }
 
-/// Byte equality for short strings (names), compared inline instead of through memcmp.
+/// Byte equality for short strings (names). Up to 16 bytes it compares two (overlapping)
+/// words instead of calling memcmp, whose call costs more than the comparison here.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+        let mut w = [0u8; N];
+        if let Some(part) = s.get(at..at + N) {
+            w.copy_from_slice(part);
+        }
+        w
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
 }
 
 /// `s` without trailing XML white space (space, tab, CR, LF).
@@ -1729,6 +1815,35 @@ mod tests {
             }
         }
         assert!(both_ok > 1000, "too few mutations parsed: {both_ok}");
+    }
+
+    #[test]
+    fn same_bytes_is_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(same_bytes(a, a));
+            assert!(!same_bytes(a, &base[..n + 1]));
+            for k in 0..n {
+                let mut b = a.to_vec();
+                b[k] ^= 0x20;
+                assert!(!same_bytes(a, &b), "length {n}, differs at {k}");
+            }
+        }
+    }
+
+    /// A name's resolution is reused only while the bindings are unchanged: the same name
+    /// under a prefix rebound to another namespace (or unbound) is resolved again.
+    #[test]
+    fn skimmed_names_follow_rebinding() {
+        let wanted = |ns: Option<&str>, _: &str| ns == Some("urn:wanted");
+        let doc = r#"<s:E xmlns:s="urn:s"><s:B><op><x xmlns:p="urn:plain"><p:y/><p:y/><z xmlns:p="urn:wanted"><p:y/></z></x></op></s:B></s:E>"#;
+        let skim = Document::parse_skimming(doc.as_bytes(), &SKIM_BODY, &wanted).unwrap();
+        assert!(!skim.skimmed, "the wanted element must give the whole tree");
+        let doc = r#"<s:E xmlns:s="urn:s"><s:B><op><x><q xmlns:p="urn:plain"><p:y/></q><p:y/></x></op></s:B></s:E>"#;
+        let skim = Document::parse_skimming(doc.as_bytes(), &SKIM_BODY, &|_, _| false).unwrap_err();
+        let full = Document::parse(doc.as_bytes()).unwrap_err();
+        assert_eq!((skim.offset, skim.kind), (full.offset, full.kind));
     }
 
     #[test]
