@@ -211,7 +211,10 @@ impl Analyzer {
     }
 
     fn push_frame(&mut self, mut item: FrameItem) {
-        let parsed = item.take_parsed();
+        let (parsed, body_text) = match item.take_parsed() {
+            Some(p) => (Some(p.envelope), p.body_text),
+            None => (None, None),
+        };
         let (frame, roles_swapped) = (item.frame, item.roles_swapped);
         let http = frame.http.as_ref();
         let declared = declared_soap(http, &frame.body);
@@ -277,6 +280,7 @@ impl Analyzer {
             &mut clues,
             &frame.body,
             parsed,
+            body_text,
             http.and_then(action_from_http),
         ) {
             self.run_security(&env, &mut info, &mut detail, &mut clues);
@@ -290,7 +294,8 @@ impl Analyzer {
         let mut detail = MessageDetail::default();
         let mut clues = SessionClues::default();
         let parsed = Envelope::parse(&bytes);
-        let Some(env) = self.fill_from_soap(&mut info, &mut clues, &bytes, parsed, None) else {
+        let Some(env) = self.fill_from_soap(&mut info, &mut clues, &bytes, parsed, None, None)
+        else {
             self.diagnostics.push(Diagnostic::error(format!(
                 "{name}: {}",
                 info.errors.join("; ")
@@ -309,13 +314,15 @@ impl Analyzer {
     }
 
     /// Reads the SOAP envelope into `info` and `clues`; None (with the error in `info`)
-    /// when the bytes are not a SOAP envelope.
+    /// when the bytes are not a SOAP envelope. `body_text` is the Body's inner XML when a
+    /// parser thread already copied it out.
     fn fill_from_soap(
         &mut self,
         info: &mut MessageInfo,
         clues: &mut SessionClues,
         bytes: &[u8],
         parsed: Result<Envelope, SoapError>,
+        body_text: Option<String>,
         http_action: Option<String>,
     ) -> Option<Envelope> {
         let env = match parsed {
@@ -339,7 +346,7 @@ impl Analyzer {
         } else {
             Decryption::NotEncrypted
         };
-        info.body = Some(env.body_inner_xml());
+        info.body = Some(body_text.unwrap_or_else(|| env.body_inner_xml()));
         info.security = wssec::inventory(&env);
         info.signature =
             if info.security.signatures.is_empty() && !security_header_has_encrypted_data(&env) {
@@ -418,9 +425,14 @@ impl Analyzer {
             })
         });
         let parsed = Envelope::parse(&old_detail.raw);
-        if let Some(env) =
-            self.fill_from_soap(&mut info, &mut clues, &old_detail.raw, parsed, http_action)
-        {
+        if let Some(env) = self.fill_from_soap(
+            &mut info,
+            &mut clues,
+            &old_detail.raw,
+            parsed,
+            None,
+            http_action,
+        ) {
             self.run_security(&env, &mut info, &mut detail, &mut clues);
         }
         let index = self.next_index;

@@ -48,7 +48,15 @@ pub(super) struct FrameItem {
 /// A body parsed as a SOAP envelope, or not XML at all.
 pub(super) enum Parsed {
     NotXml,
-    Envelope(Box<Result<Envelope, SoapError>>),
+    Envelope(Box<ParsedEnvelope>),
+}
+
+/// What a parser thread works out of a body that looks like XML.
+pub(super) struct ParsedEnvelope {
+    pub envelope: Result<Envelope, SoapError>,
+    /// The Body's inner XML as text (the report's `body`), when the envelope parsed:
+    /// copied out here so the copy runs on a parser thread, not on the ordered one.
+    pub body_text: Option<String>,
 }
 
 impl FrameItem {
@@ -60,7 +68,7 @@ impl FrameItem {
     }
 
     /// The parsed body, parsing it now if no one did.
-    pub fn take_parsed(&mut self) -> Option<Result<Envelope, SoapError>> {
+    pub fn take_parsed(&mut self) -> Option<ParsedEnvelope> {
         match self
             .parsed
             .take()
@@ -74,7 +82,12 @@ impl FrameItem {
 
 fn parse_body(body: &[u8]) -> Parsed {
     if looks_like_xml(body) {
-        Parsed::Envelope(Box::new(Envelope::parse(body)))
+        let envelope = Envelope::parse(body);
+        let body_text = envelope.as_ref().ok().map(Envelope::body_inner_xml);
+        Parsed::Envelope(Box::new(ParsedEnvelope {
+            envelope,
+            body_text,
+        }))
     } else {
         Parsed::NotXml
     }
