@@ -7,6 +7,11 @@
 //! [THREADS]` (threads default to one per core).
 //! (the capture `make bench` generates is under `target/bench/`).
 
+/// The binary's allocator (app/src/main.rs).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
