@@ -175,19 +175,27 @@ impl Ctx<'_> {
             let piece = entry.remove();
             dir.pending_bytes -= piece.bytes.len();
             *total = total.saturating_sub(piece.bytes.len());
-            let offset = dir.next;
-            dir.next += piece.bytes.len() as u64;
-            dir.history.extend(piece.bytes.iter().copied());
-            let excess = dir.history.len().saturating_sub(HISTORY);
-            dir.history.drain(..excess);
-            self.out.push(StreamEvent::Data {
-                stream: self.stream,
-                dir: DIRS[d],
-                offset,
-                bytes: piece.bytes,
-                ts: piece.ts,
-            });
+            self.emit_data(d, dir, piece.bytes, piece.ts);
         }
+    }
+
+    /// Emits `bytes` as the next in-order data of direction `d`, remembering their tail in
+    /// the direction's history.
+    fn emit_data(&mut self, d: usize, dir: &mut Dir, bytes: Vec<u8>, ts: Option<Timestamp>) {
+        let offset = dir.next;
+        dir.next += bytes.len() as u64;
+        // Only the last HISTORY bytes are kept; copied as a slice (a memcpy).
+        let tail = &bytes[bytes.len().saturating_sub(HISTORY)..];
+        let excess = (dir.history.len() + tail.len()).saturating_sub(HISTORY);
+        dir.history.drain(..excess);
+        dir.history.extend(tail.iter());
+        self.out.push(StreamEvent::Data {
+            stream: self.stream,
+            dir: DIRS[d],
+            offset,
+            bytes,
+            ts,
+        });
     }
 
     fn gap_to(&mut self, d: usize, dir: &mut Dir, to: u64) {
@@ -559,6 +567,12 @@ fn insert(
     }
     let from = off.max(dir.next);
     let data = &data[(from - off) as usize..];
+    if from == dir.next && dir.pending.is_empty() {
+        // In order with nothing held back (nearly every segment): delivered at once, as
+        // `deliver` would deliver it after holding it.
+        ctx.emit_data(d, dir, data.to_vec(), ctx.ts);
+        return;
+    }
     let mut fresh: Vec<(u64, u64)> = Vec::new();
     let mut overlapping: Vec<(u64, u64)> = Vec::new();
     if let Some((&k, p)) = dir.pending.range(..from).next_back() {
