@@ -764,23 +764,31 @@ impl<'s> Builder<'s> {
             } else if rest.starts_with(b"<!") {
                 return Err(self.err(lt, syntax("markup declaration not allowed in content")));
             } else {
+                known.follow(self.scopes.generation);
+                // A start tag repeating a name met before under the same bindings: only the
+                // depth is left to check.
+                if let Some((raw_name, empty)) = known.tag_at(b, lt + 1) {
+                    if self.stack.len() + open.len() >= self.limits.max_depth {
+                        return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
+                    }
+                    let name_end = lt + 1 + raw_name.len();
+                    if !empty {
+                        open.push((raw_name, lt, self.scopes.mark()));
+                    }
+                    i = name_end + if empty { 2 } else { 1 };
+                    continue;
+                }
                 if let Some(tag) = bare_tag(b, lt + 1) {
                     // `<name>` / `<name/>` with an ASCII QName and no attributes, the bulk of
                     // a data payload: no declarations to bind and nothing more to check than
                     // the depth and the prefix, so it skips the general scan. An undeclared
                     // or reserved prefix takes the general path, which reports it.
                     let raw_name = slice(src, lt + 1, tag.name_end);
-                    known.follow(self.scopes.generation);
                     // Some(wanted) once the name resolved (None: the general path reports).
-                    let resolved = if known.contains(raw_name) {
-                        Some(false)
-                    } else {
-                        self.bare_tag_namespace(src, lt + 1, &tag).map(|ns| {
-                            let local =
-                                slice(src, tag.colon.map_or(lt + 1, |c| c + 1), tag.name_end);
-                            self.wanted.is_some_and(|w| w(ns, local))
-                        })
-                    };
+                    let resolved = self.bare_tag_namespace(src, lt + 1, &tag).map(|ns| {
+                        let local = slice(src, tag.colon.map_or(lt + 1, |c| c + 1), tag.name_end);
+                        self.wanted.is_some_and(|w| w(ns, local))
+                    });
                     if let Some(wanted) = resolved {
                         if self.stack.len() + open.len() >= self.limits.max_depth {
                             return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
@@ -953,9 +961,7 @@ impl<'s> Builder<'s> {
         let b = self.src.as_bytes();
         let mut i = from;
         loop {
-            let Some(at) =
-                find_byte3(b'<', b'&', b']', b.get(i..).unwrap_or_default()).map(|k| i + k)
-            else {
+            let Some(at) = find_text_stop(b.get(i..).unwrap_or_default()).map(|k| i + k) else {
                 return Ok(None);
             };
             match b[at] {
@@ -1090,9 +1096,10 @@ fn tag_end(b: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Names of bare tags met in a skipped subtree that resolved to a namespace and are not
-/// wanted, valid while the namespace bindings stay as they were ([`Scopes::generation`]):
-/// the same name met again needs neither the prefix lookup nor the wanted test. A payload
-/// repeats a few names many times, so a small direct-mapped table catches nearly all.
+/// wanted, valid while the namespace bindings stay as they were ([`Scopes::generation`]): a
+/// start tag repeating one needs neither the name scan, nor the prefix lookup, nor the
+/// wanted test. A payload repeats a few names many times, so a small table indexed by a
+/// name's first bytes catches nearly all.
 struct KnownNames<'s> {
     generation: u64,
     names: [&'s str; KNOWN_NAMES],
@@ -1115,19 +1122,37 @@ impl<'s> KnownNames<'s> {
         }
     }
 
-    fn slot(name: &str) -> usize {
-        let b = name.as_bytes();
-        let last = b.last().map_or(0, |&c| usize::from(c));
-        let middle = b.get(b.len() / 2).map_or(0, |&c| usize::from(c));
-        (b.len() * 7 + last * 3 + middle) % KNOWN_NAMES
+    /// Table slot for a name starting with `head` (its first bytes, zero-padded).
+    fn slot(head: &[u8]) -> usize {
+        let mut word = [0u8; 4];
+        let n = head.len().min(4);
+        word[..n].copy_from_slice(&head[..n]);
+        (u32::from_le_bytes(word).wrapping_mul(0x9E37_79B1) >> 28) as usize % KNOWN_NAMES
     }
 
-    fn contains(&self, name: &str) -> bool {
-        !name.is_empty() && same_bytes(self.names[Self::slot(name)].as_bytes(), name.as_bytes())
+    /// The start tag whose name begins at `from`, when it is `<known>` or `<known/>` for a
+    /// name in the table: (name, empty). A known name followed by `>` or `/>` is the whole
+    /// name, since neither can continue a name.
+    fn tag_at(&self, b: &[u8], from: usize) -> Option<(&'s str, bool)> {
+        let rest = b.get(from..)?;
+        let name = self.names[Self::slot(rest)];
+        let n = name.len();
+        if n == 0
+            || !rest
+                .get(..n)
+                .is_some_and(|r| same_bytes(r, name.as_bytes()))
+        {
+            return None;
+        }
+        match rest.get(n) {
+            Some(b'>') => Some((name, false)),
+            Some(b'/') if rest.get(n + 1) == Some(&b'>') => Some((name, true)),
+            _ => None,
+        }
     }
 
     fn insert(&mut self, name: &'s str) {
-        self.names[Self::slot(name)] = name;
+        self.names[Self::slot(name.as_bytes())] = name;
     }
 }
 
@@ -1220,6 +1245,33 @@ fn find_byte3(a: u8, b: u8, c: u8, hay: &[u8]) -> Option<usize> {
         return Some(i);
     }
     memchr::memchr3(a, b, c, hay.get(head.len()..)?).map(|i| i + head.len())
+}
+
+/// The first `<`, `&` or `]` in `hay`: where character data stops or needs a closer look.
+/// Text between tags is mostly short, so the first bytes are tested a word (8 bytes) at a
+/// time, before memchr's vector scan would have paid for its set-up; longer runs go to
+/// memchr.
+fn find_text_stop(hay: &[u8]) -> Option<usize> {
+    const WORDS: usize = 4;
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // High bit set in the lowest byte equal to `c` (higher bytes may be false positives,
+    // the lowest never is: the classic "has zero byte" test on `word ^ c`).
+    let matches = |word: u64, c: u8| {
+        let x = word ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    for (k, chunk) in hay.chunks_exact(8).take(WORDS).enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        let hits = matches(word, b'<') | matches(word, b'&') | matches(word, b']');
+        if hits != 0 {
+            return Some(k * 8 + (hits.trailing_zeros() / 8) as usize);
+        }
+    }
+    let scanned = (hay.len() / 8).min(WORDS) * 8;
+    memchr::memchr3(b'<', b'&', b']', hay.get(scanned..)?).map(|i| i + scanned)
 }
 
 /// Up to this many attributes on an element, duplicates are found by pairwise comparison.
@@ -1815,6 +1867,29 @@ mod tests {
             }
         }
         assert!(both_ok > 1000, "too few mutations parsed: {both_ok}");
+    }
+
+    #[test]
+    fn find_text_stop_finds_the_first_stop() {
+        for len in 0..80 {
+            for at in 0..=len {
+                for stop in [b'<', b'&', b']'] {
+                    // Bytes that differ from the stops by one bit (borrow and xor traps).
+                    let mut hay: Vec<u8> = (0..len)
+                        .map(|i| [b'=', b'%', b'\\', 0x80, 0xff][i % 5])
+                        .collect();
+                    let expected = (at < len).then_some(at);
+                    if at < len {
+                        hay[at] = stop;
+                        // A later stop must not win.
+                        if at + 3 < len {
+                            hay[at + 3] = b'<';
+                        }
+                    }
+                    assert_eq!(find_text_stop(&hay), expected, "len {len}, stop at {at}");
+                }
+            }
+        }
     }
 
     #[test]
