@@ -58,24 +58,17 @@ impl Window {
             // Grow in bounded steps: a damaged length field may ask for far more than the
             // stream holds, and the buffer should only ever hold bytes actually read.
             let want = (n - (old - self.start)).clamp(CHUNK, 16 * CHUNK);
-            self.buf.resize(old + want, 0);
-            let mut got = 0;
-            while got < want {
-                match self.src.read(&mut self.buf[old + got..]) {
-                    Ok(0) => {
-                        self.eof = true;
-                        break;
-                    }
-                    Ok(k) => got += k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        self.error = Some(e);
-                        self.eof = true;
-                        break;
-                    }
+            // read_to_end appends into spare capacity without zero-filling it first, retries
+            // on Interrupted, and keeps what it read before an error.
+            self.buf.reserve(want);
+            match (&mut self.src).take(want as u64).read_to_end(&mut self.buf) {
+                Ok(got) if got < want => self.eof = true,
+                Ok(_) => {}
+                Err(e) => {
+                    self.error = Some(e);
+                    self.eof = true;
                 }
             }
-            self.buf.truncate(old + got);
         }
         self.buf.len() - self.start
     }
