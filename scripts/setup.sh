@@ -3,10 +3,11 @@
 # Debian/Ubuntu only (apt); on other systems it names what to install and goes on.
 set -euo pipefail
 
-# Build: OpenSSL and libpcap headers, pkg-config. Tests: xmlsec1 and python3-lxml
+# Build: OpenSSL and libpcap headers, pkg-config, make and a C compiler (jemalloc, the
+# binary's allocator on Linux/macOS, is built from source). Tests: xmlsec1 and python3-lxml
 # (independent reference implementations), tshark (reference decoder), Xvfb + Mesa
 # (GUI smoke and snapshot tests on a software GPU), time (peak memory in `make bench`).
-PACKAGES=(pkg-config libssl-dev openssl libpcap-dev xmlsec1 python3-lxml tshark
+PACKAGES=(pkg-config make gcc libssl-dev openssl libpcap-dev xmlsec1 python3-lxml tshark
           xvfb mesa-vulkan-drivers libxkbcommon-x11-0 libgl1 libegl1 imagemagick time)
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -6,7 +6,7 @@
 mod cmd;
 
 /// jemalloc: see the workspace Cargo.toml for why.
-#[cfg(not(target_env = "msvc"))]
+#[cfg(unix)]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -6,7 +6,7 @@
 //! (the capture `make bench` generates is under `target/bench/`).
 
 /// The binary's allocator (app/src/main.rs).
-#[cfg(not(target_env = "msvc"))]
+#[cfg(unix)]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
