@@ -63,6 +63,7 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -397,6 +397,7 @@ fn redact_sessions(sessions: &mut [SessionInfo]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
