@@ -85,8 +85,10 @@ struct Msg {
     errors: Vec<String>,
 }
 
-/// At most this much of a Content-Length body is allocated before its bytes arrive.
-const BODY_PREALLOCATION: usize = 256 * 1024;
+/// At most this much of a Content-Length body is allocated before its bytes arrive: the
+/// length is only a claim, and every open stream may hold a message in progress (larger
+/// bodies grow as they arrive).
+const BODY_PREALLOCATION: usize = 64 * 1024;
 
 pub(crate) struct Framer {
     dir: FlowDirection,
