@@ -22,6 +22,11 @@
 mod gen;
 mod stages;
 
+/// The binary's allocator (app/src/main.rs), so the in-process stage figures match it.
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
