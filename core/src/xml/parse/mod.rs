@@ -172,6 +172,7 @@ struct Scopes {
 const FEW_PREFIXES: usize = 8;
 
 impl Scopes {
+    #[inline]
     fn slot(&self, prefix: &str) -> Option<usize> {
         if self.index.is_empty() {
             // Prefixes are a few bytes: compare inline rather than through memcmp.
@@ -207,6 +208,7 @@ impl Scopes {
         self.log.push(prefix);
     }
 
+    #[inline]
     fn mark(&self) -> usize {
         self.log.len()
     }
@@ -237,6 +239,7 @@ impl Scopes {
         }
     }
 
+    #[inline]
     fn get(&self, prefix: Option<&str>) -> Option<&str> {
         match prefix {
             Some(p) => self.prefixed[self.slot(p)?].1.last().map(String::as_str),
@@ -751,6 +754,7 @@ impl<'s> Builder<'s> {
         }
     }
 
+    #[inline]
     fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
         self.scopes.get(prefix)
     }
@@ -758,6 +762,7 @@ impl<'s> Builder<'s> {
 
 /// For a namespace declaration attribute, the prefix it declares: `xmlns` → Some(None),
 /// `xmlns:p` → Some(Some("p")); None for any other attribute.
+#[inline]
 fn declared_prefix(attr_name: &str) -> Option<Option<&str>> {
     if attr_name == "xmlns" {
         Some(None)
@@ -767,6 +772,7 @@ fn declared_prefix(attr_name: &str) -> Option<Option<&str>> {
 }
 
 /// (prefix, local part) of a qualified name as written.
+#[inline]
 fn split_qname(raw: &str) -> (Option<&str>, &str) {
     // Names are short: a plain loop beats a call into memchr here.
     match raw.bytes().position(|b| b == b':') {
@@ -803,6 +809,7 @@ fn pos(p: u64) -> usize {
 }
 
 /// `src[a..b]`, or "" when the bounds are inconsistent (never panics).
+#[inline]
 fn slice(src: &str, a: usize, b: usize) -> &str {
     src.get(a..b).unwrap_or("")
 }

@@ -354,6 +354,7 @@ impl<'s> KnownNames<'s> {
     }
 
     /// Forgets everything once the bindings changed.
+    #[inline]
     fn follow(&mut self, generation: u64) {
         if generation != self.generation {
             *self = KnownNames::new(generation);
@@ -361,6 +362,7 @@ impl<'s> KnownNames<'s> {
     }
 
     /// Table slot for a name starting with `head` (its first bytes, zero-padded).
+    #[inline]
     fn slot(head: &[u8]) -> usize {
         let mut word = [0u8; 4];
         let n = head.len().min(4);
@@ -371,6 +373,7 @@ impl<'s> KnownNames<'s> {
     /// The start tag whose name begins at `from`, when it is `<known>` or `<known/>` for a
     /// name in the table: (name, empty). A known name followed by `>` or `/>` is the whole
     /// name, since neither can continue a name.
+    #[inline]
     fn tag_at(&self, b: &[u8], from: usize) -> Option<(&'s str, bool)> {
         let rest = b.get(from..)?;
         let name = self.names[Self::slot(rest)];
@@ -389,6 +392,7 @@ impl<'s> KnownNames<'s> {
         }
     }
 
+    #[inline]
     fn insert(&mut self, name: &'s str) {
         self.names[Self::slot(name.as_bytes())] = name;
     }
@@ -407,6 +411,7 @@ struct BareTag {
 /// name that is a well-formed QName (letter or `_` first, at most one colon, not last).
 /// None for anything else (attributes, white space, non-ASCII, malformed), which the
 /// general scan handles.
+#[inline]
 fn bare_tag(b: &[u8], from: usize) -> Option<BareTag> {
     let first = *b.get(from)?;
     if !(first.is_ascii_alphabetic() || first == b'_') {
@@ -443,6 +448,7 @@ fn bare_tag(b: &[u8], from: usize) -> Option<BareTag> {
 
 /// Byte equality for short strings (names). Up to 16 bytes it compares two (overlapping)
 /// words instead of calling memcmp, whose call costs more than the comparison here.
+#[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
         let mut w = [0u8; N];
@@ -489,6 +495,7 @@ fn find_byte3(a: u8, b: u8, c: u8, hay: &[u8]) -> Option<usize> {
 /// Text between tags is mostly short, so the first bytes are tested a word (8 bytes) at a
 /// time, before memchr's vector scan would have paid for its set-up; longer runs go to
 /// memchr.
+#[inline]
 fn find_text_stop(hay: &[u8]) -> Option<usize> {
     const WORDS: usize = 4;
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
