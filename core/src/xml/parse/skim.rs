@@ -506,6 +506,10 @@ fn find_text_stop(hay: &[u8]) -> Option<usize> {
         let x = word ^ (ONES * u64::from(c));
         x.wrapping_sub(ONES) & !x & HIGHS
     };
+    // No text at all between two tags is the most common case in data payloads.
+    if hay.first() == Some(&b'<') {
+        return Some(0);
+    }
     for (k, chunk) in hay.chunks_exact(8).take(WORDS).enumerate() {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
