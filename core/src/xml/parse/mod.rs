@@ -97,7 +97,10 @@ impl Document {
         let (text, enc) = decode(bytes)?;
         let limits = ParseLimits::default();
         let restart = std::cell::Cell::new(false);
-        let mut builder = Builder::new(&text, enc, &limits, None);
+        // A skimmed tree is the Header and the Body's top: far fewer nodes than the '<'
+        // count `Builder::new` sizes the arena by (for a large body, an allocation and page
+        // faults the size of the whole tree).
+        let mut builder = Builder::with_node_capacity(&text, enc, &limits, None, SKIMMED_NODES);
         builder.skim = skim;
         builder.wanted = Some(wanted);
         builder.restart = Some(&restart);
@@ -167,6 +170,9 @@ struct Scopes {
     /// while it stays the same ([`KnownNames`]).
     generation: u64,
 }
+
+/// Initial node arena of a skimming parse: a SOAP Header and the Body's top elements.
+const SKIMMED_NODES: usize = 64;
 
 /// Up to this many distinct prefixes, [`Scopes`] finds a prefix by linear scan.
 const FEW_PREFIXES: usize = 8;
@@ -313,15 +319,26 @@ impl<'s> Builder<'s> {
         limits: &'s ParseLimits,
         context: Option<&[NsDecl]>,
     ) -> Self {
+        // Every node but the document starts at a '<' or follows an end tag's '>', so the
+        // number of '<' bounds the count closely enough to size the arena once.
+        let estimate = count_byte(src.as_bytes(), b'<').saturating_add(2);
+        Self::with_node_capacity(src, encoding, limits, context, estimate)
+    }
+
+    /// [`Builder::new`] with the node arena sized for `capacity` nodes (it grows beyond).
+    fn with_node_capacity(
+        src: &'s str,
+        encoding: InputEncoding,
+        limits: &'s ParseLimits,
+        context: Option<&[NsDecl]>,
+        capacity: usize,
+    ) -> Self {
         let context = context.map(<[NsDecl]>::to_vec);
         let mut scopes = Scopes::default();
         for d in context.iter().flatten() {
             scopes.push(d.prefix.clone(), d.uri.clone());
         }
-        // Every node but the document starts at a '<' or follows an end tag's '>', so the
-        // number of '<' bounds the count closely enough to size the arena once.
-        let estimate = count_byte(src.as_bytes(), b'<').saturating_add(2);
-        let mut nodes = Vec::with_capacity(estimate.min(limits.max_nodes.saturating_add(1)));
+        let mut nodes = Vec::with_capacity(capacity.min(limits.max_nodes.saturating_add(1)));
         nodes.push(Node {
             kind: NodeKind::Document,
             parent: None,
