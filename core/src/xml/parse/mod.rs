@@ -577,14 +577,8 @@ impl<'s> Builder<'s> {
         if self.stack.len() >= self.materialise_depth || (self.skimming && self.stack.len() >= 3) {
             return self.skip_element(start, end, empty);
         }
-        let body_end = if empty {
-            end.saturating_sub(2)
-        } else {
-            end.saturating_sub(1)
-        };
         let mut raw_attrs = Vec::new();
-        let raw_name = scan_tag(self.src, start + 1, body_end, &mut raw_attrs)
-            .map_err(|(at, k)| self.err(at, k))?;
+        let raw_name = self.scan_event_tag(start, end, empty, &mut raw_attrs)?;
         self.check_written_names(start, raw_name, &raw_attrs)?;
 
         let scope_mark = self.scopes.mark();
@@ -676,6 +670,19 @@ impl<'s> Builder<'s> {
             });
         }
         Ok(())
+    }
+
+    /// Name and attributes of the start tag quick-xml reported at `start..end` (`<…>`, or
+    /// `<…/>` when `empty`).
+    fn scan_event_tag(
+        &self,
+        start: usize,
+        end: usize,
+        empty: bool,
+        attrs: &mut Vec<RawAttr<'s>>,
+    ) -> Result<&'s str, XmlError> {
+        let body_end = end.saturating_sub(if empty { 2 } else { 1 });
+        scan_tag(self.src, start + 1, body_end, attrs).map_err(|(at, k)| self.err(at, k))
     }
 
     /// The names of a start tag (`<` at `start`) as written: not too many attributes, every

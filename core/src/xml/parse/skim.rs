@@ -20,14 +20,8 @@ impl<'s> Builder<'s> {
         end: usize,
         empty: bool,
     ) -> Result<(), XmlError> {
-        let body_end = if empty {
-            end.saturating_sub(2)
-        } else {
-            end.saturating_sub(1)
-        };
         let mut raw_attrs = Vec::new();
-        let raw_name = scan_tag(self.src, start + 1, body_end, &mut raw_attrs)
-            .map_err(|(at, k)| self.err(at, k))?;
+        let raw_name = self.scan_event_tag(start, end, empty, &mut raw_attrs)?;
         let scope_mark = self.scopes.mark();
         self.check_skipped_tag(start, raw_name, &raw_attrs)?;
         if empty {
