@@ -230,6 +230,7 @@ fn analyze_here(
         match event {
             SourceEvent::Packet(p) => {
                 analyzer.push_packet(&p);
+                source.recycle(p);
                 packets += 1;
                 for s in analyzer.take_settled() {
                     on_message(s);

@@ -182,7 +182,7 @@ impl Reader {
         for ev in events.drain(..) {
             self.transport.push(&ev, &mut frames, &mut self.diagnostics);
             match ev {
-                StreamEvent::Data { .. } => {}
+                StreamEvent::Data { bytes, .. } => self.net.recycle(bytes),
                 StreamEvent::Opened { .. } => {
                     self.streams_opened += 1;
                     out.push(Item::Stream(ev));

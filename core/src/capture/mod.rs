@@ -137,7 +137,16 @@ pub(crate) struct Out {
     frames: u64,
     diagnostics: usize,
     suppressed: usize,
+    /// Packet buffers handed back by the consumer ([`FileSource::recycle`]), reused for
+    /// the next packets instead of an allocation per packet.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Packet buffers kept for reuse: the consumer returns each packet before it asks for the
+/// next, so a few suffice.
+const SPARE_BUFFERS: usize = 8;
+/// Larger buffers (a jumbo or reassembled record) are not kept.
+const SPARE_BUFFER_MAX: usize = 256 * 1024;
 
 impl Out {
     /// The number of the next packet record (counted even when the packet is skipped, so
@@ -149,6 +158,14 @@ impl Out {
 
     pub(crate) fn packet(&mut self, p: Packet) {
         self.queue.push_back(SourceEvent::Packet(p));
+    }
+
+    /// `data` in a packet buffer: a recycled one when there is one.
+    pub(crate) fn packet_data(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(data);
+        buf
     }
 
     pub(crate) fn diag(&mut self, d: Diagnostic) {
@@ -294,6 +311,15 @@ impl FileSource {
     /// Bytes consumed so far (for a progress bar).
     pub fn bytes_read(&self) -> u64 {
         self.reader.bytes_read()
+    }
+
+    /// Hands a packet's buffer back once the packet is consumed, so a later packet reuses
+    /// it (optional: a packet simply dropped costs an allocation later, nothing else).
+    pub fn recycle(&mut self, packet: Packet) {
+        let data = packet.data;
+        if self.out.spare.len() < SPARE_BUFFERS && data.capacity() <= SPARE_BUFFER_MAX {
+            self.out.spare.push(data);
+        }
     }
 
     /// Size of the file, when known (not for arbitrary streams).

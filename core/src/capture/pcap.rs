@@ -287,7 +287,7 @@ impl Reader for PcapReader {
             let data = self
                 .w
                 .peek(RECORD_HEADER, h.incl as usize)
-                .map(<[u8]>::to_vec);
+                .map(|d| out.packet_data(d));
             out.packet(Packet {
                 number,
                 ts: Some(ts),

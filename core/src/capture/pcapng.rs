@@ -287,12 +287,13 @@ impl PcapngReader {
         if !iface.link.is_supported() {
             return;
         }
+        let data = out.packet_data(data);
         out.packet(Packet {
             number,
             ts: ts.map(|(hi, lo)| Self::timestamp(iface, hi, lo)),
             link: iface.link,
             interface: u32::try_from(if_id).unwrap_or(u32::MAX),
-            data: data.to_vec(),
+            data,
             orig_len,
             comments,
         });

@@ -344,6 +344,12 @@ impl NetStage {
         }
     }
 
+    /// Hands back the bytes of a consumed [`StreamEvent::Data`], so a later segment reuses
+    /// the buffer (optional: dropping them costs an allocation later, nothing else).
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        self.tcp.recycle(bytes);
+    }
+
     /// End of capture: incomplete IP datagrams are reported; held TCP data beyond holes
     /// becomes Gap + Data; every open direction is closed.
     pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {

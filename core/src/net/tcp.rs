@@ -157,13 +157,22 @@ pub(crate) struct Tcp {
     counter: u64,
     last_sweep: Option<i64>,
     limits: NetLimits,
+    /// Data buffers the consumer handed back ([`Tcp::recycle`]), reused for in-order
+    /// payloads instead of an allocation per segment.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Data buffers kept for reuse (the consumer returns a packet's before the next packet).
+const SPARE_BUFFERS: usize = 8;
+/// Larger buffers (a reassembled run of held-back segments) are not kept.
+const SPARE_BUFFER_MAX: usize = 256 * 1024;
 
 /// Emission context for one packet: where events go and which timestamp they carry.
 struct Ctx<'o> {
     out: &'o mut Vec<StreamEvent>,
     ts: Option<Timestamp>,
     stream: usize,
+    spare: &'o mut Vec<Vec<u8>>,
 }
 
 impl Ctx<'_> {
@@ -282,6 +291,7 @@ impl Tcp {
             counter: 0,
             last_sweep: None,
             limits,
+            spare: Vec::new(),
         }
     }
 
@@ -372,7 +382,12 @@ impl Tcp {
         }
         let d = usize::from(seg.src != conn.client);
         let stream = conn.stream;
-        let mut ctx = Ctx { out, ts, stream };
+        let mut ctx = Ctx {
+            out,
+            ts,
+            stream,
+            spare: &mut self.spare,
+        };
         let total = &mut self.pending_total;
 
         if seg.rst {
@@ -452,6 +467,7 @@ impl Tcp {
             out,
             ts: ts.or(c.last_ts),
             stream: c.stream,
+            spare: &mut self.spare,
         };
         for i in 0..2 {
             ctx.close(i, &mut c.dirs[i], &mut self.pending_total);
@@ -506,6 +522,13 @@ impl Tcp {
                 && c.last_ts
                     .is_some_and(|t| now.saturating_sub(t.as_nanos()) > CLOSED_LINGER_NANOS))
         });
+    }
+
+    /// Takes back the buffer of a consumed [`StreamEvent::Data`] for reuse.
+    pub(crate) fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS && bytes.capacity() <= SPARE_BUFFER_MAX {
+            self.spare.push(bytes);
+        }
     }
 
     /// End of capture: flush and close every open direction, in stream order.
@@ -570,7 +593,10 @@ fn insert(
     if from == dir.next && dir.pending.is_empty() {
         // In order with nothing held back (nearly every segment): delivered at once, as
         // `deliver` would deliver it after holding it.
-        ctx.emit_data(d, dir, data.to_vec(), ctx.ts);
+        let mut bytes = ctx.spare.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(data);
+        ctx.emit_data(d, dir, bytes, ctx.ts);
         return;
     }
     let mut fresh: Vec<(u64, u64)> = Vec::new();

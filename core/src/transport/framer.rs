@@ -82,6 +82,8 @@ struct Msg {
     cut: bool,
     /// The body cap was hit.
     truncated: bool,
+    /// The Content-Length, capped at the body cap (None for other framings).
+    announced: Option<usize>,
     errors: Vec<String>,
 }
 
@@ -89,6 +91,11 @@ struct Msg {
 /// length is only a claim, and every open stream may hold a message in progress (larger
 /// bodies grow as they arrive).
 const BODY_PREALLOCATION: usize = 64 * 1024;
+/// When a Content-Length body outgrows its room, the room grows to the announced length,
+/// but to at most this many times the bytes that really arrived. A large body then moves
+/// once or twice instead of at every doubling (a 300 KB body was copied four times over),
+/// while a false claim still costs memory only in proportion to real bytes.
+const BODY_GROWTH_FACTOR: usize = 16;
 
 pub(crate) struct Framer {
     dir: FlowDirection,
@@ -666,9 +673,11 @@ impl Framer {
                 let mut msg = Box::new(msg);
                 // Room for the announced body up front (bounded, since the length is only a
                 // claim), instead of growing and copying it as it arrives.
-                let announced = usize::try_from(n).unwrap_or(usize::MAX);
-                msg.body
-                    .reserve(announced.min(self.limits.max_body).min(BODY_PREALLOCATION));
+                let announced = usize::try_from(n)
+                    .unwrap_or(usize::MAX)
+                    .min(self.limits.max_body);
+                msg.announced = Some(announced);
+                msg.body.reserve(announced.min(BODY_PREALLOCATION));
                 self.state = State::Body {
                     msg,
                     body: BodyState::Length(n),
@@ -726,6 +735,7 @@ impl Framer {
             body: Vec::new(),
             cut: false,
             truncated: false,
+            announced: None,
             errors,
         };
         Some((msg, framing, traits))
@@ -903,6 +913,13 @@ impl Msg {
 
     fn append(&mut self, bytes: &[u8], max_body: usize) {
         let was = self.truncated;
+        let needed = self.body.len().saturating_add(bytes.len());
+        if let Some(announced) = self.announced {
+            if needed > self.body.capacity() && needed <= announced {
+                let room = announced.min(needed.saturating_mul(BODY_GROWTH_FACTOR));
+                self.body.reserve_exact(room - self.body.len());
+            }
+        }
         append_capped(
             &mut self.body,
             bytes,

@@ -1288,3 +1288,35 @@ fn content_length_bodies_at_any_segmentation() {
     assert_eq!(f.summary()[0], s(RESP, 0, "200", &"d".repeat(45), false));
     assert_eq!(f.out[0].ts_end, Some(Timestamp((cut.len() as i64 - 1) / 7)));
 }
+
+/// A large Content-Length body grows towards the announced length in few steps, and a false
+/// claim reserves memory only in proportion to the bytes that really arrived.
+#[test]
+fn announced_length_bounds_body_growth() {
+    let body = "q".repeat(300_000);
+    let r = req("/big", &body);
+    let mut f = Feed::new();
+    for piece in r.chunks(1460) {
+        f.data(C2S, piece, 1);
+    }
+    assert_eq!(f.summary(), vec![s(REQ, 0, "POST", &body, true)]);
+
+    // 200 MB announced (under the 256 MiB cap), 100 KB sent, then the capture ends.
+    let mut f = Feed::new();
+    let head = b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 200000000\r\n\r\n";
+    f.data(C2S, head, 1);
+    let mut sent = 0;
+    while sent < 100_000 {
+        f.data(C2S, &[b'x'; 1000], 1);
+        sent += 1000;
+    }
+    f.finish();
+    assert_eq!(f.out.len(), 1);
+    assert_eq!(f.out[0].body.len(), sent);
+    assert!(!f.out[0].complete);
+    assert!(
+        f.out[0].body.capacity() <= 16 * sent + 65_536,
+        "capacity {} for {sent} bytes received",
+        f.out[0].body.capacity()
+    );
+}
