@@ -1579,3 +1579,65 @@ fn duplicated_and_interleaved_ipv4_fragments() {
     assert_exchanges(&r, 0, 2, 0);
     assert!(r.streams[0].gaps.is_empty());
 }
+
+/// Each message's raw body (kept for the GUI's detail view) is exactly the HTTP body on
+/// the wire, whether the parser took the bytes over (plain UTF-8), decoded a copy (byte
+/// order mark, UTF-16) or failed (invalid UTF-8, malformed XML), on one thread or several.
+#[test]
+fn raw_bodies_are_the_wire_bodies_for_every_encoding_and_failure() {
+    let env = envelope(
+        S12,
+        Some((WSA10, &req_headers(ADD_ACTION, "urn:uuid:raw"))),
+        &add_body(5),
+    );
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend(env.as_bytes());
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in env.encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    let mut bad_utf8 = env.clone().into_bytes();
+    let at = bad_utf8.len() / 2;
+    bad_utf8[at] = 0xFE;
+    let bodies: Vec<Vec<u8>> = vec![
+        env.clone().into_bytes(),
+        bom,
+        utf16,
+        bad_utf8,
+        env.replace("</a>", "</b>").into_bytes(),
+    ];
+    let mut c = Conversation::new("10.1.0.1:50123", "10.1.0.2:80").mss(700);
+    c.handshake();
+    for body in &bodies {
+        let req = http_request(
+            "/calc",
+            &[("Content-Type", "application/soap+xml; charset=utf-8")],
+            body,
+        );
+        c.send(Dir::C2S, &req);
+        c.ack(Dir::S2C);
+    }
+    c.fin(Dir::C2S).fin(Dir::S2C).ack(Dir::C2S);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw.pcap");
+    std::fs::write(&path, pcap_of(&c, Link::Ethernet)).unwrap();
+    for threads in [1, 3] {
+        let mut settled = Vec::new();
+        wcfscope_core::analyzer::run_on_threads(
+            std::slice::from_ref(&path),
+            &Options::default(),
+            threads,
+            &mut |_| {},
+            &AtomicBool::new(false),
+            &mut |s| settled.push(s),
+        )
+        .unwrap();
+        assert_eq!(settled.len(), bodies.len(), "{threads} threads");
+        for (i, (s, body)) in settled.iter().zip(&bodies).enumerate() {
+            assert_eq!(&s.detail.raw, body, "{threads} threads, message {i}");
+        }
+        assert!(settled[0].info.errors.is_empty());
+        assert!(!settled[3].info.errors.is_empty());
+        assert!(!settled[4].info.errors.is_empty());
+    }
+}

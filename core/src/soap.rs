@@ -115,34 +115,21 @@ impl Envelope {
     }
 
     pub fn from_document(doc: Document) -> Result<Envelope, SoapError> {
-        let envelope = root_element(&doc).ok_or_else(|| SoapError::NotSoap("(none)".into()))?;
-        let root = element(&doc, envelope).ok_or_else(|| SoapError::NotSoap("(none)".into()))?;
-        let version = match (root.name.ns.as_deref(), root.name.local.as_str()) {
-            (Some(SOAP11_NS), "Envelope") => SoapVersion::Soap11,
-            (Some(SOAP12_NS), "Envelope") => SoapVersion::Soap12,
-            _ => return Err(SoapError::NotSoap(display_name(root))),
-        };
-        let soap_ns = match version {
-            SoapVersion::Soap11 => SOAP11_NS,
-            SoapVersion::Soap12 => SOAP12_NS,
-        };
-        let header = child_elements(&doc, envelope).find(|&c| is(&doc, c, soap_ns, "Header"));
-        let body = child_elements(&doc, envelope)
-            .find(|&c| is(&doc, c, soap_ns, "Body"))
-            .ok_or(SoapError::NoBody)?;
-        let addressing = header.map(|h| read_addressing(&doc, h)).unwrap_or_default();
-        let fault = child_elements(&doc, body)
-            .find(|&c| is(&doc, c, soap_ns, "Fault"))
-            .map(|f| read_fault(&doc, f, version));
-        Ok(Envelope {
-            doc,
-            version,
-            envelope,
-            header,
-            body,
-            addressing,
-            fault,
-        })
+        let parts = EnvelopeParts::read(&doc)?;
+        Ok(parts.with(doc))
+    }
+
+    /// [`Envelope::parse`] of bytes the caller hands over: the document keeps UTF-8 input
+    /// as its source, without the copy [`Envelope::parse`] makes, so the caller must not
+    /// need the bytes unchanged unless [`crate::xml::decode`] leaves them so (no byte order
+    /// mark, not UTF-16). On an error the bytes come back with it.
+    pub fn parse_owned(bytes: Vec<u8>) -> Result<Envelope, (SoapError, Vec<u8>)> {
+        let doc = Document::parse_skimming_owned(bytes, &BODIES, &needs_whole_tree)
+            .map_err(|(e, bytes)| (SoapError::from(e), bytes))?;
+        match EnvelopeParts::read(&doc) {
+            Ok(parts) => Ok(parts.with(doc)),
+            Err(e) => Err((e, doc.source)),
+        }
     }
 
     /// Header blocks in document order.
@@ -173,6 +160,60 @@ impl Envelope {
     /// The Body's inner XML exactly as on the wire.
     pub fn body_inner_xml(&self) -> String {
         self.doc.inner_xml_string(self.body)
+    }
+}
+
+/// What [`Envelope::from_document`] reads out of a document, before it owns it.
+struct EnvelopeParts {
+    version: SoapVersion,
+    envelope: NodeId,
+    header: Option<NodeId>,
+    body: NodeId,
+    addressing: Addressing,
+    fault: Option<Fault>,
+}
+
+impl EnvelopeParts {
+    fn read(doc: &Document) -> Result<EnvelopeParts, SoapError> {
+        let envelope = root_element(doc).ok_or_else(|| SoapError::NotSoap("(none)".into()))?;
+        let root = element(doc, envelope).ok_or_else(|| SoapError::NotSoap("(none)".into()))?;
+        let version = match (root.name.ns.as_deref(), root.name.local.as_str()) {
+            (Some(SOAP11_NS), "Envelope") => SoapVersion::Soap11,
+            (Some(SOAP12_NS), "Envelope") => SoapVersion::Soap12,
+            _ => return Err(SoapError::NotSoap(display_name(root))),
+        };
+        let soap_ns = match version {
+            SoapVersion::Soap11 => SOAP11_NS,
+            SoapVersion::Soap12 => SOAP12_NS,
+        };
+        let header = child_elements(doc, envelope).find(|&c| is(doc, c, soap_ns, "Header"));
+        let body = child_elements(doc, envelope)
+            .find(|&c| is(doc, c, soap_ns, "Body"))
+            .ok_or(SoapError::NoBody)?;
+        let addressing = header.map(|h| read_addressing(doc, h)).unwrap_or_default();
+        let fault = child_elements(doc, body)
+            .find(|&c| is(doc, c, soap_ns, "Fault"))
+            .map(|f| read_fault(doc, f, version));
+        Ok(EnvelopeParts {
+            version,
+            envelope,
+            header,
+            body,
+            addressing,
+            fault,
+        })
+    }
+
+    fn with(self, doc: Document) -> Envelope {
+        Envelope {
+            doc,
+            version: self.version,
+            envelope: self.envelope,
+            header: self.header,
+            body: self.body,
+            addressing: self.addressing,
+            fault: self.fault,
+        }
     }
 }
 

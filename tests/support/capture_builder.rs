@@ -748,7 +748,7 @@ pub fn ts_units(ts_ns: i64, iface: &Iface) -> u64 {
 }
 
 fn pad4(b: &mut Vec<u8>) {
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
 }

@@ -9,7 +9,7 @@ use super::message::{
     declared_soap, describe_http, empty_message, is_response_kind, sc_version,
     security_header_has_encrypted_data, start_line,
 };
-use super::reader::{FrameItem, Item, ReadSummary, Reader};
+use super::reader::{raw_body, FrameItem, Item, ReadSummary, Reader};
 use super::Options;
 use crate::capture::Packet;
 use crate::model::{
@@ -217,7 +217,8 @@ impl Analyzer {
         };
         let (frame, roles_swapped) = (item.frame, item.roles_swapped);
         let http = frame.http.as_ref();
-        let declared = declared_soap(http, &frame.body);
+        let raw = raw_body(&frame, parsed.as_ref());
+        let declared = declared_soap(http, raw);
         let what = || {
             format!(
                 "stream {}: {}",
@@ -236,7 +237,7 @@ impl Analyzer {
                     .push(Diagnostic::info(format!("{}: body skipped: {e}", what())));
                 return;
             }
-            None if frame.body.is_empty() && (frame.complete || !declared) => return,
+            None if raw.is_empty() && (frame.complete || !declared) => return,
             None if !declared => {
                 let content_type = http
                     .and_then(|h| h.content_type())
@@ -244,7 +245,7 @@ impl Analyzer {
                 self.diagnostics.push(Diagnostic::info(format!(
                     "{}: body is not SOAP/XML ({content_type}, {} bytes)",
                     what(),
-                    frame.body.len()
+                    raw.len()
                 )));
                 return;
             }
@@ -263,7 +264,7 @@ impl Analyzer {
         });
         let mut detail = MessageDetail::default();
         if !self.skip_details {
-            detail.raw = frame.body.clone();
+            detail.raw = raw.to_vec();
             detail.frame_errors = frame.errors.clone();
             detail.http_start_line = http.map(start_line);
             detail.http_headers = http.map(|h| h.headers.clone()).unwrap_or_default();
@@ -275,6 +276,7 @@ impl Analyzer {
             ..SessionClues::default()
         };
         let parsed = parsed.unwrap_or(Err(SoapError::NotXml));
+        // `frame.body` holds the bytes whenever the parse failed, the one case they are read.
         if let Some(env) = self.fill_from_soap(
             &mut info,
             &mut clues,

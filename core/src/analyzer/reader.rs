@@ -12,6 +12,7 @@ use crate::model::{Diagnostic, Timestamp, TransportKind};
 use crate::net::{NetStage, StreamEvent};
 use crate::soap::{Envelope, SoapError};
 use crate::transport::{TransportFrame, TransportStage};
+use crate::xml::decode::needs_decoding;
 
 /// One step of what the reading half saw, in order.
 pub(super) enum Item {
@@ -63,16 +64,17 @@ impl FrameItem {
     /// Parses the body (once; any thread).
     pub fn parse(&mut self) {
         if self.parsed.is_none() {
-            self.parsed = Some(parse_body(&self.frame.body));
+            self.parsed = Some(parse_body(&mut self.frame.body));
         }
     }
 
-    /// The parsed body, parsing it now if no one did.
+    /// The parsed body, parsing it now if no one did. A body the envelope took over (see
+    /// [`parse_body`]) is no longer in `frame.body`: [`raw_body`] has it.
     pub fn take_parsed(&mut self) -> Option<ParsedEnvelope> {
         match self
             .parsed
             .take()
-            .unwrap_or_else(|| parse_body(&self.frame.body))
+            .unwrap_or_else(|| parse_body(&mut self.frame.body))
         {
             Parsed::NotXml => None,
             Parsed::Envelope(r) => Some(*r),
@@ -80,17 +82,39 @@ impl FrameItem {
     }
 }
 
-fn parse_body(body: &[u8]) -> Parsed {
-    if looks_like_xml(body) {
-        let envelope = Envelope::parse(body);
-        let body_text = envelope.as_ref().ok().map(Envelope::body_inner_xml);
-        Parsed::Envelope(Box::new(ParsedEnvelope {
-            envelope,
-            body_text,
-        }))
-    } else {
-        Parsed::NotXml
+/// The body bytes as framed: `frame.body`, or the envelope's source when a parse took
+/// the bytes over (they are the same bytes then).
+pub(super) fn raw_body<'a>(
+    frame: &'a TransportFrame,
+    parsed: Option<&'a Result<Envelope, SoapError>>,
+) -> &'a [u8] {
+    match parsed {
+        Some(Ok(env)) if frame.body.is_empty() => &env.doc.source,
+        _ => &frame.body,
     }
+}
+
+/// Parses a body. One that needs no decoding (UTF-8 without a byte order mark: nearly
+/// all) moves into the envelope as its source instead of being copied; it comes back to
+/// `body` if the parse fails, so `body` is empty exactly when the envelope holds it, and
+/// the envelope's source is then these bytes unchanged.
+fn parse_body(body: &mut Vec<u8>) -> Parsed {
+    if !looks_like_xml(body) {
+        return Parsed::NotXml;
+    }
+    let envelope = if body.is_empty() || needs_decoding(body) {
+        Envelope::parse(body)
+    } else {
+        Envelope::parse_owned(std::mem::take(body)).map_err(|(e, bytes)| {
+            *body = bytes;
+            e
+        })
+    };
+    let body_text = envelope.as_ref().ok().map(Envelope::body_inner_xml);
+    Parsed::Envelope(Box::new(ParsedEnvelope {
+        envelope,
+        body_text,
+    }))
 }
 
 /// What the reading half knows at the end, for the report's capture and stream facts.

@@ -36,6 +36,35 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(String, InputEncoding), XmlError> 
     utf8(bytes).map(|s| (s, InputEncoding::Utf8))
 }
 
+/// True when [`decode`] would change `bytes` (a byte order mark to drop, UTF-16 to
+/// transcode) or refuse them for their first bytes; the prefixes it tests, nothing more.
+pub(crate) fn needs_decoding(bytes: &[u8]) -> bool {
+    [
+        &[0xEF, 0xBB, 0xBF][..],
+        &[0xFF, 0xFE],
+        &[0xFE, 0xFF],
+        b"<\0",
+        b"\0<",
+    ]
+    .iter()
+    .any(|prefix| bytes.starts_with(prefix))
+}
+
+/// The text of `bytes` when they need no decoding (UTF-8 without a byte order mark, the
+/// usual case), borrowed: Some(Ok) when valid, Some(Err) with [`decode`]'s error when not.
+/// None when [`decode`] would transcode or strip a BOM (or refuse UTF-16 without one).
+pub(crate) fn as_plain_utf8(bytes: &[u8]) -> Option<Result<&str, XmlError>> {
+    if needs_decoding(bytes) {
+        return None;
+    }
+    Some(match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(_) => Err(utf8(bytes).err().unwrap_or_else(|| {
+            XmlError::at(bytes, 0, XmlErrorKind::Encoding("invalid UTF-8".into()))
+        })),
+    })
+}
+
 /// Checks the XML declaration's `encoding` against what the bytes were decoded as. Single-byte
 /// ASCII-compatible encodings are accepted only when the text is pure ASCII (then the bytes
 /// mean the same in UTF-8); anything else would need transcoding we do not do.

@@ -12,7 +12,7 @@
 //! - `pretty`: indented rendering for display.
 
 mod c14n;
-mod decode;
+pub(crate) mod decode;
 mod error;
 mod parse;
 mod pretty;

@@ -14,7 +14,7 @@ use quick_xml::reader::Reader;
 
 mod skim;
 
-use super::decode::{check_declared, decode, InputEncoding};
+use super::decode::{as_plain_utf8, check_declared, decode, InputEncoding};
 use super::error::{XmlError, XmlErrorKind};
 use super::tree::{
     Attribute, Document, Element, Node, NodeId, NodeKind, NsDecl, QName, XMLNS_NS, XML_NS,
@@ -95,21 +95,26 @@ impl Document {
         wanted: &dyn Fn(Option<&str>, &str) -> bool,
     ) -> Result<Document, XmlError> {
         let (text, enc) = decode(bytes)?;
-        let limits = ParseLimits::default();
-        let restart = std::cell::Cell::new(false);
-        // A skimmed tree is the Header and the Body's top: far fewer nodes than the '<'
-        // count `Builder::new` sizes the arena by (for a large body, an allocation and page
-        // faults the size of the whole tree).
-        let mut builder = Builder::with_node_capacity(&text, enc, &limits, None, SKIMMED_NODES);
-        builder.skim = skim;
-        builder.wanted = Some(wanted);
-        builder.restart = Some(&restart);
-        match builder.run() {
-            Err(_) if restart.get() => {
-                let built = Builder::new(&text, enc, &limits, None).run()?;
-                Ok(built.into_document(text))
-            }
-            other => Ok(other?.into_document(text)),
+        let built = skim_text(&text, enc, skim, wanted)?;
+        Ok(built.into_document(text))
+    }
+
+    /// [`Document::parse_skimming`] of bytes the caller hands over: UTF-8 without a byte
+    /// order mark (nearly every SOAP message) becomes [`Document::source`] as it is, with
+    /// no decoded copy. On an error the bytes come back with it.
+    pub fn parse_skimming_owned(
+        bytes: Vec<u8>,
+        skim: &[(&str, &str)],
+        wanted: &dyn Fn(Option<&str>, &str) -> bool,
+    ) -> Result<Document, (XmlError, Vec<u8>)> {
+        let built = match as_plain_utf8(&bytes) {
+            None => return Self::parse_skimming(&bytes, skim, wanted).map_err(|e| (e, bytes)),
+            Some(Ok(text)) => skim_text(text, InputEncoding::Utf8, skim, wanted),
+            Some(Err(e)) => Err(e),
+        };
+        match built {
+            Ok(built) => Ok(built.into_document_bytes(bytes)),
+            Err(e) => Err((e, bytes)),
         }
     }
 
@@ -137,11 +142,38 @@ struct Built {
     is_fragment: bool,
 }
 
+/// The skimming parse of decoded text ([`Document::parse_skimming`]).
+fn skim_text(
+    text: &str,
+    enc: InputEncoding,
+    skim: &[(&str, &str)],
+    wanted: &dyn Fn(Option<&str>, &str) -> bool,
+) -> Result<Built, XmlError> {
+    let limits = ParseLimits::default();
+    let restart = std::cell::Cell::new(false);
+    // A skimmed tree is the Header and the Body's top: far fewer nodes than the '<'
+    // count `Builder::new` sizes the arena by (for a large body, an allocation and page
+    // faults the size of the whole tree).
+    let mut builder = Builder::with_node_capacity(text, enc, &limits, None, SKIMMED_NODES);
+    builder.skim = skim;
+    builder.wanted = Some(wanted);
+    builder.restart = Some(&restart);
+    match builder.run() {
+        Err(_) if restart.get() => Builder::new(text, enc, &limits, None).run(),
+        other => other,
+    }
+}
+
 impl Built {
     fn into_document(self, text: String) -> Document {
+        self.into_document_bytes(text.into_bytes())
+    }
+
+    /// The document over `source`, the UTF-8 bytes the nodes' spans point into.
+    fn into_document_bytes(self, source: Vec<u8>) -> Document {
         Document {
             nodes: self.nodes,
-            source: text.into_bytes(),
+            source,
             context: self.context,
             is_fragment: self.is_fragment,
             skimmed: self.skimmed,
