@@ -91,11 +91,19 @@ fn needs_whole_tree(ns: Option<&str>, local: &str) -> bool {
     matches!(local, "Password" | "BinarySecret")
         || match ns {
             Some(SOAP11_NS | SOAP12_NS) => local == "Fault",
-            Some(ns) => SECURITY_NAMESPACE_PREFIXES
-                .iter()
-                .any(|p| ns.starts_with(p)),
+            Some(ns) => is_security_namespace(ns),
             None => false,
         }
+}
+
+/// True for a namespace under one of [`SECURITY_NAMESPACE_PREFIXES`]. Asked for every
+/// element the parse builds or first meets: the byte after `http://` rules out most
+/// prefixes before any string comparison (a payload namespace costs at most a few).
+fn is_security_namespace(ns: &str) -> bool {
+    let after_scheme = ns.as_bytes().get("http://".len());
+    SECURITY_NAMESPACE_PREFIXES
+        .iter()
+        .any(|p| p.as_bytes().get("http://".len()) == after_scheme && ns.starts_with(p))
 }
 
 impl Envelope {
@@ -434,5 +442,40 @@ fn display_name(e: &Element) -> String {
         (Some(p), _) => format!("{p}:{}", e.name.local),
         (None, Some(ns)) => format!("{{{ns}}}{}", e.name.local),
         (None, None) => e.name.local.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_namespaces_are_recognised_by_prefix() {
+        for ns in [
+            "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
+            "http://docs.oasis-open.org/ws-sx/ws-trust/200512",
+            "http://schemas.xmlsoap.org/ws/2005/02/sc",
+            "http://schemas.xmlsoap.org/ws/2005/02/trust",
+            "http://www.w3.org/2001/04/xmlenc#",
+            "http://www.w3.org/2009/xmlenc11#",
+            "http://www.w3.org/2000/09/xmldsig#",
+            "http://www.w3.org/2000/09/xmldsig-more#",
+        ] {
+            assert!(is_security_namespace(ns), "{ns}");
+        }
+        for ns in [
+            "",
+            "http://",
+            "urn:x",
+            "http://tempuri.org/",
+            "http://schemas.datacontract.org/2004/07/Contoso.Shop",
+            "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+            "http://www.w3.org/2001/XMLSchema-instance",
+            "http://www.w3.org/2005/08/addressing",
+            "https://docs.oasis-open.org/wss/",
+            "http://docs.oasis-open.org",
+        ] {
+            assert!(!is_security_namespace(ns), "{ns}");
+        }
     }
 }
