@@ -155,6 +155,11 @@ impl NetStage {
 
     /// Drops diagnostics beyond [`MAX_DIAGNOSTICS`] from the events added since `start`.
     fn cap_diagnostics(&mut self, out: &mut Vec<StreamEvent>, start: usize) {
+        // Nearly every packet brings no diagnostic: then nothing to count or move.
+        let new = out.get(start..).unwrap_or_default();
+        if !new.iter().any(|e| matches!(e, StreamEvent::Diagnostic(_))) {
+            return;
+        }
         let mut tail = out.split_off(start.min(out.len()));
         tail.retain(|e| {
             if !matches!(e, StreamEvent::Diagnostic(_)) {

@@ -753,3 +753,31 @@ fn recycled_buffers_change_nothing() {
     assert_eq!(plain, recycled);
     assert_eq!(diags(&plain).len(), 1, "{:?}", diags(&plain));
 }
+
+/// Network diagnostics stop at 500, one summary names how many more there were, and the
+/// data of packets between malformed ones is still delivered in order.
+#[test]
+fn network_diagnostics_are_capped_and_summarised() {
+    let mut r = Run::new();
+    handshake(&mut r, 1000, 5000);
+    let mut seq = 1001u32;
+    let mut sent = Vec::new();
+    for i in 0..700u32 {
+        r.push(vec![0x45, 0, 0]); // a cut IPv4 header: one diagnostic each
+        if i % 100 == 0 {
+            let payload = format!("part{i};");
+            r.push(seg(true, seq, 5001, ACK, payload.as_bytes()));
+            seq = seq.wrapping_add(payload.len() as u32);
+            sent.extend_from_slice(payload.as_bytes());
+        }
+    }
+    let ev = r.finish();
+    let d = diags(&ev);
+    assert_eq!(d.len(), 501, "{:?}", &d[d.len().saturating_sub(2)..]);
+    assert!(
+        d[500].contains("200 further network diagnostics were suppressed"),
+        "{}",
+        d[500]
+    );
+    assert_eq!(bytes_of(&ev, 0, C2S), (sent, vec![]));
+}
