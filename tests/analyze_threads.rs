@@ -5,19 +5,20 @@
 //! damage lands anywhere in a batch.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use wcfscope_core::analyzer::{run_on_threads, AnalyzeError, Options};
 use wcfscope_core::model::Report;
-use wcfscope_core::report::to_json;
+use wcfscope_core::report::{to_json, JsonReportWriter};
 use wcfscope_core::synth::{generate, Pki, Scenario, TamperKind};
 use wcfscope_e2e::{mutate, repo_path, Rng};
 
-fn options() -> Options {
+fn options(json_bodies: bool) -> Options {
     Options {
         keys: vec![format!(
             "{}:wcfscope-demo",
             repo_path("assets/demo-pki/service.pfx").display()
         )],
+        json_bodies,
         ..Options::default()
     }
 }
@@ -25,11 +26,15 @@ fn options() -> Options {
 /// The whole report as JSON, or the error, on `threads` threads; also how many times the
 /// progress callback ran.
 fn analyse(path: &Path, threads: usize) -> (Result<String, String>, usize) {
+    analyse_with(path, threads, false)
+}
+
+fn analyse_with(path: &Path, threads: usize, json_bodies: bool) -> (Result<String, String>, usize) {
     let mut messages = Vec::new();
     let mut progress_calls = 0;
     let result = run_on_threads(
         &[path.to_path_buf()],
-        &options(),
+        &options(json_bodies),
         threads,
         &mut |_| progress_calls += 1,
         &AtomicBool::new(false),
@@ -43,12 +48,62 @@ fn analyse(path: &Path, threads: usize) -> (Result<String, String>, usize) {
     (json, progress_calls)
 }
 
+/// The report as `analyze --format json` streams it (`redact`: `--redact-keys`), with or
+/// without `Options::json_bodies` (bodies left in the messages' bytes for the writer).
+/// Also counts the messages whose body reached the writer deferred.
+fn stream(path: &Path, threads: usize, json_bodies: bool, redact: bool) -> Option<Vec<u8>> {
+    let mut writer = JsonReportWriter::begin(Vec::new(), redact).unwrap();
+    let mut deferred = 0;
+    let summary = run_on_threads(
+        &[path.to_path_buf()],
+        &options(json_bodies),
+        threads,
+        &mut |_| {},
+        &AtomicBool::new(false),
+        &mut |mut s| {
+            deferred += usize::from(s.info.body_deferred.is_some());
+            writer.message(&mut s.info).unwrap();
+        },
+    )
+    .ok()?;
+    if !json_bodies {
+        assert_eq!(deferred, 0);
+    }
+    DEFERRED.fetch_add(deferred, Ordering::Relaxed);
+    Some(writer.end(&summary).unwrap())
+}
+
+/// Messages written from deferred bodies so far (so a test can tell the path was taken).
+static DEFERRED: AtomicUsize = AtomicUsize::new(0);
+
 fn assert_same_on_any_threads(path: &Path) -> Result<String, String> {
     let (one, progress) = analyse(path, 1);
     assert!(progress >= 1, "{}: no progress reported", path.display());
     for threads in [2, 3] {
         let (many, _) = analyse(path, threads);
         assert_eq!(one, many, "{} on {threads} threads", path.display());
+    }
+    // Bodies left in the messages' bytes give the same report, whether the streaming
+    // writer escapes them (redacting or not) or the report is collected whole.
+    let (collected, _) = analyse_with(path, 2, true);
+    assert_eq!(one, collected, "{}: json_bodies, collected", path.display());
+    for redact in [false, true] {
+        let copied = stream(path, 1, false, redact);
+        for threads in [1, 2] {
+            let deferred = stream(path, threads, true, redact);
+            assert!(
+                copied == deferred,
+                "{}: json_bodies on {threads} threads, redact {redact}",
+                path.display()
+            );
+        }
+        if let (Some(json), Ok(whole)) = (&copied, &one) {
+            if !redact {
+                let streamed: serde_json::Value = serde_json::from_slice(json).unwrap();
+                let collected: serde_json::Value = serde_json::from_str(whole).unwrap();
+                assert_eq!(streamed, collected, "{}: streamed report", path.display());
+            }
+        }
     }
     one
 }
@@ -73,6 +128,7 @@ fn sample_captures_give_the_same_report_on_any_number_of_threads() {
         messages += report.messages.len();
     }
     assert!(messages > 10, "{messages}");
+    assert!(DEFERRED.load(Ordering::Relaxed) > 10, "no body was deferred");
 }
 
 #[test]

@@ -31,6 +31,7 @@ fn main() {
     let mb = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
     let options = Options {
         skip_details: true,
+        json_bodies: true,
         ..Options::default()
     };
     for _ in 0..runs {

@@ -309,12 +309,40 @@ pub struct MessageInfo {
     pub decryption: Decryption,
     pub signature: SignatureSummary,
     pub body: Option<String>,
+    /// The body not yet copied out, for a report that only ever writes it as JSON
+    /// (`analyze --format json`, see `analyzer::Options::json_bodies`): then `body` is None
+    /// for a plain message and this carries it. Not part of the report contract: it is the
+    /// `body` field, written later. Whenever `body` is set, `body` wins.
+    #[serde(skip)]
+    pub body_deferred: Option<DeferredBody>,
     pub security: SecurityInfo,
     pub errors: Vec<String>,
     /// False when a gap or the end of the capture cut the message (`body` has what was seen).
     pub complete: bool,
     /// The index of the response to this request, or of the request this response answers.
     pub paired_with: Option<usize>,
+}
+
+/// A message body the report has not copied out: the message's bytes as the SOAP stage
+/// parsed them (UTF-8) and where the Body's content lies in them. The JSON report writer
+/// escapes the body straight from here into its output, so the body is neither copied nor
+/// held twice on its way into a report that only ever writes it as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeferredBody {
+    pub(crate) source: Vec<u8>,
+    pub(crate) content: std::ops::Range<usize>,
+}
+
+impl DeferredBody {
+    /// The body's bytes (its text in UTF-8).
+    pub fn bytes(&self) -> &[u8] {
+        self.source.get(self.content.clone()).unwrap_or_default()
+    }
+
+    /// The body as text, as `MessageInfo::body` would hold it.
+    pub fn to_text(&self) -> String {
+        String::from_utf8_lossy(self.bytes()).into_owned()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

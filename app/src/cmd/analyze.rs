@@ -49,6 +49,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         clock_skew_secs: args.clock_skew,
         redact_keys: args.redact_keys,
         skip_details: true,
+        // The JSON writer takes bodies escaped in advance; redaction works on text.
+        json_bodies: matches!(args.format, Format::Json) && !args.redact_keys,
     };
     let out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(

@@ -511,6 +511,7 @@ fn build(index: usize, s: Spec) -> (MessageInfo, MessageDetail) {
         decryption: s.dec,
         signature: s.sig,
         body: Some(body_plain),
+        body_deferred: None,
         security,
         errors: s.errors,
         complete: true,

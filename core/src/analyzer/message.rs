@@ -25,6 +25,7 @@ pub(super) fn empty_message(index: usize, direction: MessageDirection) -> Messag
         decryption: Decryption::NotEncrypted,
         signature: SignatureSummary::Unsigned,
         body: None,
+        body_deferred: None,
         security: Default::default(),
         errors: Vec::new(),
         complete: true,

@@ -35,6 +35,10 @@ pub struct Options {
     pub redact_keys: bool,
     /// Leave `MessageDetail`s empty (the CLI has no use for raw bytes and decrypted views).
     pub skip_details: bool,
+    /// The report's bodies are only written as JSON ([`crate::report::JsonReportWriter`]):
+    /// a plain message keeps its own bytes as `MessageInfo::body_deferred`, from which the
+    /// writer escapes the body, instead of a copy in `body` (which stays None).
+    pub json_bodies: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -48,6 +52,7 @@ impl std::fmt::Debug for Options {
             .field("clock_skew_secs", &self.clock_skew_secs)
             .field("redact_keys", &self.redact_keys)
             .field("skip_details", &self.skip_details)
+            .field("json_bodies", &self.json_bodies)
             .finish()
     }
 }
@@ -99,6 +104,7 @@ pub fn rerun_security(previous: &Analysis, options: &Options) -> Analysis {
         previous.report.capture.format,
         Options {
             skip_details: false,
+            json_bodies: false,
             ..options.clone()
         },
     );
@@ -293,7 +299,17 @@ fn run_xml_files(
 
 impl Summary {
     /// The full report, given every message in index order.
-    pub fn into_report(self, messages: Vec<MessageInfo>) -> Report {
+    ///
+    /// A deferred body (`Options::json_bodies`) is copied out as text, so the report
+    /// serializes like any other.
+    pub fn into_report(self, mut messages: Vec<MessageInfo>) -> Report {
+        for m in &mut messages {
+            if let Some(deferred) = m.body_deferred.take() {
+                if m.body.is_none() {
+                    m.body = Some(deferred.to_text());
+                }
+            }
+        }
         Report {
             report_version: REPORT_VERSION,
             capture: self.capture,

@@ -62,7 +62,8 @@ pub(super) fn analyze(
     let (order_tx, order_rx) = sync_channel::<Receiver<Batch>>(QUEUED_BATCHES);
     let read = std::thread::scope(|scope| {
         let stop = &stop;
-        scope.spawn(move || read(&mut source, stop, &order_tx, &job_tx));
+        let reader = analyzer.new_reader();
+        scope.spawn(move || read(reader, &mut source, stop, &order_tx, &job_tx));
         // The calling thread parses too while it waits, so one thread fewer is spawned.
         for _ in 0..parsers.saturating_sub(1).max(1) {
             let job_rx = &job_rx;
@@ -88,12 +89,12 @@ pub(super) fn analyze(
 
 /// The reader thread: source → TCP → HTTP, in batches.
 fn read(
+    mut reader: Reader,
     source: &mut FileSource,
     stop: &AtomicBool,
     order_tx: &SyncSender<Receiver<Batch>>,
     job_tx: &SyncSender<Job>,
 ) {
-    let mut reader = Reader::new();
     let mut items = Vec::new();
     let mut since_batch = 0u64;
     let mut body_bytes = 0usize;

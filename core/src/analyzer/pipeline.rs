@@ -13,7 +13,7 @@ use super::reader::{raw_body, FrameItem, Item, ReadSummary, Reader};
 use super::Options;
 use crate::capture::Packet;
 use crate::model::{
-    CaptureFormat, CaptureInfo, Decryption, Diagnostic, FlowDirection, Gap, HttpInfo,
+    CaptureFormat, CaptureInfo, Decryption, DeferredBody, Diagnostic, FlowDirection, Gap, HttpInfo,
     MessageDetail, MessageDirection, MessageInfo, SessionInfo, SignatureSummary, StreamInfo,
     TransportKind,
 };
@@ -70,6 +70,8 @@ pub struct Analyzer {
     format: CaptureFormat,
     skip_details: bool,
     security: SecurityStage,
+    /// `Options::json_bodies`.
+    json_bodies: bool,
     /// Packets → TCP → HTTP (unused when another thread reads: see `parallel.rs`).
     reader: Reader,
     streams: Vec<StreamState>,
@@ -99,7 +101,8 @@ impl Analyzer {
             format,
             skip_details: options.skip_details,
             security,
-            reader: Reader::new(),
+            json_bodies: options.json_bodies,
+            reader: Reader::new(options.json_bodies),
             streams: Vec::new(),
             stream_index: HashMap::new(),
             pending: VecDeque::new(),
@@ -111,6 +114,11 @@ impl Analyzer {
             security_diagnostics,
             items: Vec::new(),
         }
+    }
+
+    /// A reader for another thread, making bodies as this analyzer wants them.
+    pub(super) fn new_reader(&self) -> Reader {
+        Reader::new(self.json_bodies)
     }
 
     /// Number of messages framed so far.
@@ -285,7 +293,7 @@ impl Analyzer {
             body_text,
             http.and_then(action_from_http),
         ) {
-            self.run_security(&env, &mut info, &mut detail, &mut clues);
+            self.run_security(env, &mut info, &mut detail, &mut clues);
         }
         self.enqueue(info, detail, clues, Some((frame.stream, frame.exchange)));
     }
@@ -308,7 +316,7 @@ impl Analyzer {
         if info.relates_to.is_some() || is_response_kind(info.kind) {
             info.direction = MessageDirection::Response;
         }
-        self.run_security(&env, &mut info, &mut detail, &mut clues);
+        self.run_security(env, &mut info, &mut detail, &mut clues);
         if !self.skip_details {
             detail.raw = bytes;
         }
@@ -317,7 +325,8 @@ impl Analyzer {
 
     /// Reads the SOAP envelope into `info` and `clues`; None (with the error in `info`)
     /// when the bytes are not a SOAP envelope. `body_text` is the Body's inner XML when a
-    /// parser thread already copied it out.
+    /// parser thread already copied it out. With `Options::json_bodies` the body is left
+    /// for [`Analyzer::keep_body`].
     fn fill_from_soap(
         &mut self,
         info: &mut MessageInfo,
@@ -348,7 +357,11 @@ impl Analyzer {
         } else {
             Decryption::NotEncrypted
         };
-        info.body = Some(body_text.unwrap_or_else(|| env.body_inner_xml()));
+        match body_text {
+            Some(text) => info.body = Some(text),
+            None if self.json_bodies => {}
+            None => info.body = Some(env.body_inner_xml()),
+        }
         info.security = wssec::inventory(&env);
         info.signature =
             if info.security.signatures.is_empty() && !security_header_has_encrypted_data(&env) {
@@ -371,10 +384,11 @@ impl Analyzer {
         Some(env)
     }
 
-    /// Decrypts and verifies the message with the security stage (in capture order).
+    /// Decrypts and verifies the message with the security stage (in capture order), then
+    /// gives the report its body if nothing did.
     fn run_security(
         &mut self,
-        env: &Envelope,
+        env: Envelope,
         info: &mut MessageInfo,
         detail: &mut MessageDetail,
         clues: &mut SessionClues,
@@ -382,7 +396,7 @@ impl Analyzer {
         let ts = info.ts;
         self.security.process(
             MessageContext {
-                env,
+                env: &env,
                 ts,
                 info,
                 detail,
@@ -390,6 +404,25 @@ impl Analyzer {
             },
             &mut self.security_diagnostics,
         );
+        self.keep_body(env, info);
+    }
+
+    /// With `Options::json_bodies`, a body the security stage did not rewrite stays in the
+    /// message's own bytes (`body_deferred`) for the JSON writer, instead of being copied.
+    fn keep_body(&self, mut env: Envelope, info: &mut MessageInfo) {
+        if info.body.is_some() || info.body_deferred.is_some() {
+            return;
+        }
+        let content = env.doc.element(env.body).map(|e| e.content_span.clone());
+        match content {
+            Some(content) if self.json_bodies => {
+                info.body_deferred = Some(DeferredBody {
+                    source: std::mem::take(&mut env.doc.source),
+                    content,
+                });
+            }
+            _ => info.body = Some(env.body_inner_xml()),
+        }
     }
 
     /// Re-processes a message of an earlier analysis from its raw bytes (see
@@ -435,7 +468,7 @@ impl Analyzer {
             None,
             http_action,
         ) {
-            self.run_security(&env, &mut info, &mut detail, &mut clues);
+            self.run_security(env, &mut info, &mut detail, &mut clues);
         }
         let index = self.next_index;
         self.next_index += 1;

@@ -44,6 +44,8 @@ pub(super) struct FrameItem {
     pub roles_swapped: bool,
     /// The body parsed as a SOAP envelope: None until [`FrameItem::parse`] ran.
     pub parsed: Option<Parsed>,
+    /// Copy the Body's text out when parsing (false with `Options::json_bodies`).
+    pub copy_body_text: bool,
 }
 
 /// A body parsed as a SOAP envelope, or not XML at all.
@@ -55,8 +57,9 @@ pub(super) enum Parsed {
 /// What a parser thread works out of a body that looks like XML.
 pub(super) struct ParsedEnvelope {
     pub envelope: Result<Envelope, SoapError>,
-    /// The Body's inner XML as text (the report's `body`), when the envelope parsed:
-    /// copied out here so the copy runs on a parser thread, not on the ordered one.
+    /// The Body's inner XML as text (the report's `body`), when the envelope parsed and the
+    /// report wants a copy (not with `Options::json_bodies`): copied out here so the copy
+    /// runs on a parser thread, not on the ordered one.
     pub body_text: Option<String>,
 }
 
@@ -64,7 +67,7 @@ impl FrameItem {
     /// Parses the body (once; any thread).
     pub fn parse(&mut self) {
         if self.parsed.is_none() {
-            self.parsed = Some(parse_body(&mut self.frame.body));
+            self.parsed = Some(parse_body(&mut self.frame.body, self.copy_body_text));
         }
     }
 
@@ -74,7 +77,7 @@ impl FrameItem {
         match self
             .parsed
             .take()
-            .unwrap_or_else(|| parse_body(&mut self.frame.body))
+            .unwrap_or_else(|| parse_body(&mut self.frame.body, self.copy_body_text))
         {
             Parsed::NotXml => None,
             Parsed::Envelope(r) => Some(*r),
@@ -98,7 +101,7 @@ pub(super) fn raw_body<'a>(
 /// all) moves into the envelope as its source instead of being copied; it comes back to
 /// `body` if the parse fails, so `body` is empty exactly when the envelope holds it, and
 /// the envelope's source is then these bytes unchanged.
-fn parse_body(body: &mut Vec<u8>) -> Parsed {
+fn parse_body(body: &mut Vec<u8>, copy_body_text: bool) -> Parsed {
     if !looks_like_xml(body) {
         return Parsed::NotXml;
     }
@@ -110,7 +113,11 @@ fn parse_body(body: &mut Vec<u8>) -> Parsed {
             e
         })
     };
-    let body_text = envelope.as_ref().ok().map(Envelope::body_inner_xml);
+    let body_text = if copy_body_text {
+        envelope.as_ref().ok().map(Envelope::body_inner_xml)
+    } else {
+        None
+    };
     Parsed::Envelope(Box::new(ParsedEnvelope {
         envelope,
         body_text,
@@ -128,6 +135,8 @@ pub(super) struct ReadSummary {
 
 /// Packets in, items out.
 pub(super) struct Reader {
+    /// `Options::json_bodies`, passed on to every frame.
+    json_bodies: bool,
     net: NetStage,
     transport: TransportStage,
     events: Vec<StreamEvent>,
@@ -140,8 +149,9 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub fn new() -> Reader {
+    pub fn new(json_bodies: bool) -> Reader {
         Reader {
+            json_bodies,
             net: NetStage::new(),
             transport: TransportStage::new(),
             events: Vec::new(),
@@ -227,6 +237,7 @@ impl Reader {
                 frame,
                 roles_swapped,
                 parsed: None,
+                copy_body_text: !self.json_bodies,
             })));
         }
     }

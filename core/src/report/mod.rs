@@ -8,6 +8,7 @@ use crate::model::{
     Decryption, Level, MessageDirection, MessageInfo, MessageKind, Report, SessionInfo,
     SignatureSummary, Timestamp,
 };
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -270,6 +271,10 @@ impl<W: Write> JsonReportWriter<W> {
             .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
         if self.redact {
             let mut m = m.clone();
+            // Redaction works on text.
+            if m.body.is_none() {
+                m.body = m.body_deferred.take().map(|d| d.to_text());
+            }
             redact_message(&mut m);
             self.write_message(&mut m)?;
         } else {
@@ -283,6 +288,9 @@ impl<W: Write> JsonReportWriter<W> {
     /// through [`json_string::write_json_string`] (the same bytes serde_json would write,
     /// much faster). `"body":null` can only be that field: no other object in a message
     /// has a `body` key, and inside JSON strings a quote is always escaped.
+    ///
+    /// A deferred body (`body_deferred`, used only when `body` is None) is escaped straight
+    /// from the message's bytes.
     fn write_message(&mut self, m: &mut MessageInfo) -> io::Result<()> {
         const PLACEHOLDER: &[u8] = b"\"body\":null";
         let body = m.body.take();
@@ -290,15 +298,20 @@ impl<W: Write> JsonReportWriter<W> {
         let serialized = serde_json::to_writer(&mut self.scratch, &*m);
         m.body = body;
         serialized.map_err(io::Error::other)?;
-        let Some(body) = m.body.as_deref() else {
-            return self.out.write_all(&self.scratch);
+        let text = match (&m.body, &m.body_deferred) {
+            (Some(body), _) => Cow::Borrowed(body.as_str()),
+            (None, Some(deferred)) => match simdutf8::basic::from_utf8(deferred.bytes()) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => Cow::Owned(deferred.to_text()),
+            },
+            (None, None) => return self.out.write_all(&self.scratch),
         };
         let at = memchr::memmem::find(&self.scratch, PLACEHOLDER)
             .ok_or_else(|| io::Error::other("internal error: no body field in a message"))?;
         let value_at = at + PLACEHOLDER.len() - b"null".len();
         let rest = self.scratch.split_off(at + PLACEHOLDER.len());
         self.scratch.truncate(value_at);
-        json_string::write_json_string(&mut self.scratch, body);
+        json_string::write_json_string(&mut self.scratch, &text);
         self.scratch.extend_from_slice(&rest);
         self.out.write_all(&self.scratch)
     }
@@ -419,6 +432,7 @@ mod tests {
             decryption: Decryption::NotEncrypted,
             signature: SignatureSummary::Unsigned,
             body: body.map(str::to_owned),
+            body_deferred: None,
             security: Default::default(),
             errors: vec!["\"body\":null".into()],
             complete: true,
