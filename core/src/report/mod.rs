@@ -8,7 +8,6 @@ use crate::model::{
     Decryption, Level, MessageDirection, MessageInfo, MessageKind, Report, SessionInfo,
     SignatureSummary, Timestamp,
 };
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -285,7 +284,7 @@ impl<W: Write> JsonReportWriter<W> {
     }
 
     /// serde_json writes the message with `"body":null`; the body goes into that place
-    /// through [`json_string::write_json_string`] (the same bytes serde_json would write,
+    /// through [`json_string::write_json_utf8`] (the same bytes serde_json would write,
     /// much faster). `"body":null` can only be that field: no other object in a message
     /// has a `body` key, and inside JSON strings a quote is always escaped.
     ///
@@ -299,11 +298,9 @@ impl<W: Write> JsonReportWriter<W> {
         m.body = body;
         serialized.map_err(io::Error::other)?;
         let text = match (&m.body, &m.body_deferred) {
-            (Some(body), _) => Cow::Borrowed(body.as_str()),
-            (None, Some(deferred)) => match simdutf8::basic::from_utf8(deferred.bytes()) {
-                Ok(text) => Cow::Borrowed(text),
-                Err(_) => Cow::Owned(deferred.to_text()),
-            },
+            (Some(body), _) => body.as_bytes(),
+            // UTF-8: the source of a document the XML parser accepted (DeferredBody).
+            (None, Some(deferred)) => deferred.bytes(),
             (None, None) => return self.out.write_all(&self.scratch),
         };
         let at = memchr::memmem::find(&self.scratch, PLACEHOLDER)
@@ -311,7 +308,7 @@ impl<W: Write> JsonReportWriter<W> {
         let value_at = at + PLACEHOLDER.len() - b"null".len();
         let rest = self.scratch.split_off(at + PLACEHOLDER.len());
         self.scratch.truncate(value_at);
-        json_string::write_json_string(&mut self.scratch, &text);
+        json_string::write_json_utf8(&mut self.scratch, text);
         self.scratch.extend_from_slice(&rest);
         self.out.write_all(&self.scratch)
     }
