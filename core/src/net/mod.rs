@@ -19,6 +19,7 @@ pub use tcp::{HISTORY, MAX_PENDING_DIR, MAX_PENDING_TOTAL};
 use crate::capture::Packet;
 use crate::model::{Diagnostic, FlowDirection, Timestamp};
 use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpSlice, TcpSlice};
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 /// What the TCP reassembler emits, in capture order.
@@ -116,11 +117,11 @@ impl Default for NetStage {
 }
 
 /// What the IP layer found in a packet: a TCP segment's bytes, or nothing to do.
-struct IpTcp {
+struct IpTcp<'a> {
     src: IpAddr,
     dst: IpAddr,
-    /// TCP header and payload (possibly reassembled from fragments).
-    bytes: Vec<u8>,
+    /// TCP header and payload: the packet's own bytes, or reassembled from fragments.
+    bytes: Cow<'a, [u8]>,
     /// TCP header + payload length claimed by the IP header (more than `bytes` when cut).
     claimed: usize,
 }
@@ -219,12 +220,12 @@ impl NetStage {
 
     /// Parses the IP header(s); returns the TCP bytes when the packet (or the datagram it
     /// completes) carries TCP.
-    fn ip_layer(
+    fn ip_layer<'a>(
         &mut self,
-        ip: &[u8],
+        ip: &'a [u8],
         pkt: &Packet,
         diags: &mut Vec<Diagnostic>,
-    ) -> Result<Option<IpTcp>, String> {
+    ) -> Result<Option<IpTcp<'a>>, String> {
         let (slice, _ext_err) =
             LaxIpSlice::from_slice(ip).map_err(|e| format!("malformed IP header: {e}"))?;
         let (src, dst) = (slice.source_addr(), slice.destination_addr());
@@ -241,7 +242,7 @@ impl NetStage {
                     return Ok(Some(IpTcp {
                         src,
                         dst,
-                        bytes: p.payload.to_vec(),
+                        bytes: Cow::Borrowed(p.payload),
                         claimed,
                     }));
                 }
@@ -268,7 +269,7 @@ impl NetStage {
                         src,
                         dst,
                         claimed: bytes.len(),
-                        bytes,
+                        bytes: Cow::Owned(bytes),
                     }))
             }
             LaxIpSlice::Ipv6(v6) => {
@@ -285,7 +286,7 @@ impl NetStage {
                     return Ok(Some(IpTcp {
                         src,
                         dst,
-                        bytes: p.payload.to_vec(),
+                        bytes: Cow::Borrowed(p.payload),
                         claimed,
                     }));
                 }
@@ -343,7 +344,7 @@ impl NetStage {
                         src,
                         dst,
                         claimed: bytes.len(),
-                        bytes,
+                        bytes: Cow::Owned(bytes),
                     }))
             }
         }
