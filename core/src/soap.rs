@@ -421,8 +421,8 @@ fn root_element(doc: &Document) -> Option<NodeId> {
     doc.root_element()
 }
 
-pub(crate) fn child_elements(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> {
-    doc.children_elements(id).into_iter()
+pub(crate) fn child_elements(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+    doc.child_elements_iter(id)
 }
 
 /// Element descendants of `id` (not `id` itself), in document order.

@@ -174,16 +174,33 @@ impl Document {
 
     /// Element children of `id`, in document order.
     pub fn children_elements(&self, id: NodeId) -> Vec<NodeId> {
-        self.children(id)
-            .into_iter()
+        self.child_elements_iter(id).collect()
+    }
+
+    /// [`Document::children_elements`] without collecting them (no allocation: the SOAP and
+    /// WS-Security readers walk a message's children many times).
+    pub fn child_elements_iter(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let (own, top): (&[NodeId], bool) = match self.nodes.get(id).map(|n| &n.kind) {
+            Some(NodeKind::Element(e)) => (&e.children, false),
+            Some(NodeKind::Document) => (&[], true),
+            _ => (&[], false),
+        };
+        // The document node's children are found by scanning (it has no child list).
+        let scanned: &[Node] = if top { &self.nodes } else { &[] };
+        let top_level = scanned
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.parent == Some(Self::DOCUMENT))
+            .map(|(i, _)| i);
+        own.iter()
+            .copied()
+            .chain(top_level)
             .filter(|&c| self.element(c).is_some())
-            .collect()
     }
 
     /// The first child element of `id` named `{ns}local`.
     pub fn find_child(&self, id: NodeId, ns: Option<&str>, local: &str) -> Option<NodeId> {
-        self.children(id)
-            .into_iter()
+        self.child_elements_iter(id)
             .find(|&c| self.element(c).is_some_and(|e| e.name.is(ns, local)))
     }
 
@@ -336,6 +353,29 @@ mod tests {
     use super::*;
 
     const DOC: &str = r#"<s:Envelope xmlns:s="urn:s" xmlns:u="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"><s:Header xmlns="urn:d"><x u:Id="a">1</x><y xmlns="">2<z/></y></s:Header><s:Body Id="b" xml:id="b"><w ID="c"/><v id="d"/></s:Body></s:Envelope>"#;
+
+    /// The element children every node lists: exactly its children that are elements, the
+    /// document node's (no child list) included, text, comments and PIs left out.
+    #[test]
+    fn child_elements_are_the_element_children_of_any_node() {
+        let text = format!("<?pi a?><!--c-->{DOC}<!--d--><?pi b?>");
+        let d = Document::parse(text.as_bytes()).unwrap();
+        for id in 0..d.nodes.len() + 1 {
+            let expected: Vec<NodeId> = d
+                .children(id)
+                .into_iter()
+                .filter(|&c| d.element(c).is_some())
+                .collect();
+            assert_eq!(
+                d.child_elements_iter(id).collect::<Vec<_>>(),
+                expected,
+                "{id}"
+            );
+            assert_eq!(d.children_elements(id), expected, "{id}");
+        }
+        let root = d.root_element().unwrap();
+        assert_eq!(d.children_elements(Document::DOCUMENT), vec![root]);
+    }
 
     #[test]
     fn navigation() {
