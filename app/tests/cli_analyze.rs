@@ -38,6 +38,49 @@ fn empty_and_garbage_files_exit_1() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap, pcapng or XML file"));
 }
 
+/// A run that reads nothing removes the report file it started, but never what `--out`
+/// names when that is not a plain file: as root, unlinking `/dev/null` (given directly, or
+/// as here through a symlink) would delete the system's.
+#[cfg(unix)]
+#[test]
+fn a_failed_run_removes_only_a_plain_report_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, b"\x01\x02\x03\x04not a capture").unwrap();
+
+    let plain = dir.path().join("report.json");
+    let out = wcfscope()
+        .arg("analyze")
+        .arg(&garbage)
+        .arg("--out")
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!plain.exists(), "a half-written report was left behind");
+
+    let link = dir.path().join("null.json");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    let out = wcfscope()
+        .arg("analyze")
+        .arg(&garbage)
+        .arg("--out")
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        null.file_type().is_char_device(),
+        "/dev/null is no longer a device"
+    );
+}
+
 #[test]
 fn usage_error_exits_2() {
     let out = wcfscope()

@@ -102,12 +102,21 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             // Nothing was written but the report's opening: leave no half file behind.
             drop(writer);
             if let Some(path) = &args.out {
-                let _ = std::fs::remove_file(path);
+                remove_if_plain_file(path);
             }
             eprintln!("wcfscope: {why}");
             Ok(1)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Removes a report file left half written, but only a plain file: `--out /dev/null` (or
+/// any device, pipe or symlink) must never be unlinked, which as root would delete the
+/// system's /dev/null.
+fn remove_if_plain_file(path: &std::path::Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file()) {
+        let _ = std::fs::remove_file(path);
     }
 }
 
