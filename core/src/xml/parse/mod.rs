@@ -1343,6 +1343,8 @@ mod tests {
             r#"<x xmlns="urn:d"><y xmlns=""/></x>"#,
             r#"<x a="&lt;&#x41;" xml:lang="en"/>"#,
             r#"<x xmlns:p="urn:p" xmlns:q="urn:q" p:a="1" q:a="2"/>"#,
+            r#"<x xmlns:p="urn:p" xmlns:q="urn:q" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" p:a="1" q:a="2"/>"#,
+            r#"<x xmlns:p="urn:p" xmlns:q="urn:q" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" k="" p:a="1" q:a="2"/>"#,
             // Bare tags (no attributes), which the skim matches without the general scan.
             r#"<x xmlns:p="urn:p"><p:y><p:z/><_q.r-1/></p:y><xml:s></xml:s></x>"#,
             "<x><y></y ><z\t/></x>",
@@ -1363,6 +1365,9 @@ mod tests {
             r#"<x a="&nope;"/>"#,
             r#"<x a="&amp"/>"#,
             r#"<x xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"/>"#,
+            // The same, the duplicate last of 12 (compared on the stack) and of 13 (hashed).
+            r#"<x xmlns:p="urn:p" xmlns:q="urn:p" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" p:a="1" q:a="2"/>"#,
+            r#"<x xmlns:p="urn:p" xmlns:q="urn:p" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" k="" p:a="1" q:a="2"/>"#,
             r#"<x xmlns:p=""/>"#,
             r#"<x xmlns:xmlns="urn:x"/>"#,
             "<xmlns:x/>",

@@ -250,8 +250,11 @@ impl<'s> Builder<'s> {
         if plain == 0 {
             return Ok(());
         }
-        // Expanded names of the attributes: declared prefixes, none twice.
-        let mut expanded: Vec<(Option<&str>, &str)> = Vec::with_capacity(plain);
+        // Expanded names of the attributes: declared prefixes, none twice. Few attributes
+        // (the usual case) are compared pairwise in an array on the stack: a vector here was
+        // an allocation for every skipped tag with an attribute (`i:nil="true"`).
+        let mut few: [(Option<&str>, &str); SMALL_ATTRS] = [(None, ""); SMALL_ATTRS];
+        let mut count = 0;
         let mut seen_expanded = (plain > SMALL_ATTRS).then(HashSet::new);
         for a in attrs {
             if declared_prefix(a.name).is_some() {
@@ -260,10 +263,18 @@ impl<'s> Builder<'s> {
             let ns = self
                 .namespace_of(a.name, false)
                 .map_err(|k| self.err(a.span.start, k))?;
-            let local = split_qname(a.name).1;
+            let name = (ns, split_qname(a.name).1);
             let duplicate = match &mut seen_expanded {
-                Some(seen) => !seen.insert((ns, local)),
-                None => expanded.contains(&(ns, local)),
+                Some(seen) => !seen.insert(name),
+                None => {
+                    let earlier = few.get(..count).unwrap_or_default();
+                    let duplicate = earlier.contains(&name);
+                    if let Some(slot) = few.get_mut(count) {
+                        *slot = name;
+                        count += 1;
+                    }
+                    duplicate
+                }
             };
             if duplicate {
                 return Err(self.err(
@@ -271,7 +282,6 @@ impl<'s> Builder<'s> {
                     XmlErrorKind::DuplicateAttribute(a.name.to_owned()),
                 ));
             }
-            expanded.push((ns, local));
         }
         Ok(())
     }
