@@ -49,6 +49,24 @@ struct Measured {
     peak_kib: u64,
 }
 
+/// Both tools write to /dev/null. Should it have become a plain file (as root, anything
+/// that unlinks it and writes again makes one, on a RAM-backed /dev), every run would
+/// include writing hundreds of MB to memory: refuse rather than print skewed figures.
+fn check_null_device() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let meta = std::fs::metadata("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+        if !meta.file_type().is_char_device() {
+            return Err("/dev/null is not a character device here, so the figures would \
+                 include writing the reports to it; restore it (as root: \
+                 rm /dev/null && mknod -m 666 /dev/null c 1 3) and run again"
+                .into());
+        }
+    }
+    Ok(())
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -71,6 +89,7 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", file.display()))?
         .len();
     let mb = size as f64 / 1e6;
+    check_null_device()?;
     warm(&file)?;
     let wcfscope = env!("CARGO_BIN_EXE_wcfscope");
     let runs = env_u64("WCFSCOPE_BENCH_RUNS", 3).max(1);
