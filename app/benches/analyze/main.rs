@@ -58,10 +58,12 @@ fn check_null_device() -> Result<(), String> {
         use std::os::unix::fs::FileTypeExt;
         let meta = std::fs::metadata("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
         if !meta.file_type().is_char_device() {
-            return Err("/dev/null is not a character device here, so the figures would \
+            return Err(
+                "/dev/null is not a character device here, so the figures would \
                  include writing the reports to it; restore it (as root: \
                  rm /dev/null && mknod -m 666 /dev/null c 1 3) and run again"
-                .into());
+                    .into(),
+            );
         }
     }
     Ok(())

@@ -1345,6 +1345,9 @@ mod tests {
             r#"<x xmlns:p="urn:p" xmlns:q="urn:q" p:a="1" q:a="2"/>"#,
             r#"<x xmlns:p="urn:p" xmlns:q="urn:q" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" p:a="1" q:a="2"/>"#,
             r#"<x xmlns:p="urn:p" xmlns:q="urn:q" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" k="" p:a="1" q:a="2"/>"#,
+            // Tags written again, as a data payload repeats them (kept and matched whole),
+            // also across a rebinding of their prefix.
+            r#"<x xmlns:i="urn:i"><y i:nil="true"/><y i:nil="true"/><z xmlns:i="urn:j"><y i:nil="true"/><w a="1">t</w><w a="1">u</w></z><y i:nil="true"/></x>"#,
             // Bare tags (no attributes), which the skim matches without the general scan.
             r#"<x xmlns:p="urn:p"><p:y><p:z/><_q.r-1/></p:y><xml:s></xml:s></x>"#,
             "<x><y></y ><z\t/></x>",
@@ -1365,6 +1368,9 @@ mod tests {
             r#"<x a="&nope;"/>"#,
             r#"<x a="&amp"/>"#,
             r#"<x xmlns:p="urn:p" xmlns:q="urn:p" p:a="1" q:a="2"/>"#,
+            // A tag accepted once, written again where a rebinding makes it a duplicate.
+            r#"<x xmlns:p="urn:p" xmlns:q="urn:q"><y p:a="1" q:a="2"/><z xmlns:q="urn:p"><y p:a="1" q:a="2"/></z></x>"#,
+            r#"<x xmlns:p="urn:p"><y p:a="1"/><z xmlns:p=""><y p:a="1"/></z></x>"#,
             // The same, the duplicate last of 12 (compared on the stack) and of 13 (hashed).
             r#"<x xmlns:p="urn:p" xmlns:q="urn:p" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" p:a="1" q:a="2"/>"#,
             r#"<x xmlns:p="urn:p" xmlns:q="urn:p" a="" b="" c="" d="" e="" f="" g="" h="" i="" j="" k="" p:a="1" q:a="2"/>"#,
@@ -1407,9 +1413,21 @@ mod tests {
     #[test]
     fn skimming_accepts_exactly_what_parse_accepts_on_mutations() {
         let src = br#"<s:E xmlns:s="urn:s"><s:H><w:A xmlns:w="urn:w">act</w:A></s:H><s:B u:Id="_1" xmlns:u="urn:u"><op xmlns="urn:o"><p:x xmlns:p="urn:p" p:k="1&amp;2" k='&#x41;'>t&lt;<y xmlns=""/><![CDATA[c]]><!--m--><?pi d?></p:x><z a="1" b="2"/></op></s:B></s:E>"#;
-        let alphabet = b"<>/&;#x:=\"' ]![-?pqsuxmln";
+        // A data payload repeating names and whole attributed tags, with a rebinding: what
+        // the skim's tables of known names and tags shortcut.
+        let repeats = br#"<s:E xmlns:s="urn:s"><s:B><op><r xmlns:b="urn:b" xmlns:i="urn:i"><b:O><b:Id>1</b:Id><b:D i:nil="true"/></b:O><b:O><b:Id>2</b:Id><b:D i:nil="true"/><b:N a="1" i:a="2">x</b:N></b:O><q xmlns:i="urn:b"><b:D i:nil="true"/><b:N a="1" i:a="2">y</b:N></q><b:D i:nil="true"/></r></op></s:B></s:E>"#;
+        let alphabet = b"<>/&;#x:=\"' ]![-?pqsuxmlnbi";
         let mut both_ok = 0;
-        for m in mutations(src, alphabet, 3, 20_000, 0x9E37_79B9_7F4A_7C15) {
+        let cases = mutations(src, alphabet, 3, 20_000, 0x9E37_79B9_7F4A_7C15)
+            .into_iter()
+            .chain(mutations(
+                repeats,
+                alphabet,
+                3,
+                10_000,
+                0x2545_F491_4F6C_DD1D,
+            ));
+        for m in cases {
             let full = Document::parse(&m);
             let skim = Document::parse_skimming(&m, &SKIM_BODY, &|_, _| false);
             assert_eq!(

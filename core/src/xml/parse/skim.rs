@@ -52,6 +52,7 @@ impl<'s> Builder<'s> {
         // One attribute buffer for every tag of the subtree.
         let mut attrs: Vec<RawAttr<'s>> = Vec::new();
         let mut known = KnownNames::new(self.scopes.generation);
+        let mut known_tags = KnownTags::new(self.scopes.generation);
         if let Some(o) = self.stack.pop() {
             open.push((o.raw_name, o.start, o.scope_mark));
         }
@@ -168,11 +169,24 @@ impl<'s> Builder<'s> {
                 if self.stack.len() + open.len() >= self.limits.max_depth {
                     return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
                 }
+                let tag = slice(src, lt, gt + 1);
+                known_tags.follow(self.scopes.generation);
+                // A tag written exactly as one already accepted under the same bindings.
+                if let Some(raw_name) = known_tags.get(tag) {
+                    if !empty {
+                        open.push((raw_name, lt, self.scopes.mark()));
+                    }
+                    i = gt + 1;
+                    continue;
+                }
                 let body_end = if empty { gt - 1 } else { gt };
                 let raw_name = scan_tag(src, lt + 1, body_end, &mut attrs)
                     .map_err(|(at, k)| self.err(at, k))?;
                 let mark = self.scopes.mark();
                 self.check_skipped_tag(lt, raw_name, &attrs)?;
+                if self.scopes.mark() == mark {
+                    known_tags.insert(tag, raw_name);
+                }
                 if empty {
                     self.scopes.truncate(mark);
                 } else {
@@ -425,6 +439,55 @@ impl<'s> KnownNames<'s> {
         let set = &mut self.sets[Self::set(name.as_bytes())];
         set[1] = set[0];
         set[0] = name;
+    }
+}
+
+/// Start tags with attributes (and no namespace declarations) met in a skipped subtree and
+/// accepted, valid while the namespace bindings stay as they were: a start tag written
+/// byte for byte like one of them (a data payload's `<b:Discount i:nil="true"/>`) gets the
+/// same verdict, since what [`Builder::check_skipped_tag`] checks depends only on the tag's
+/// bytes and the bindings; it needs neither the attribute scan nor the checks. A tag that
+/// declares a namespace changes the bindings and is never kept.
+struct KnownTags<'s> {
+    generation: u64,
+    /// (the whole tag from `<` to `>`, its name), the newest first.
+    tags: [(&'s str, &'s str); KNOWN_TAGS],
+}
+
+const KNOWN_TAGS: usize = 4;
+/// Longer tags are not kept: comparing them would cost about what checking them does.
+const KNOWN_TAG_MAX: usize = 128;
+
+impl<'s> KnownTags<'s> {
+    fn new(generation: u64) -> Self {
+        KnownTags {
+            generation,
+            tags: [("", ""); KNOWN_TAGS],
+        }
+    }
+
+    /// Forgets everything once the bindings changed.
+    #[inline]
+    fn follow(&mut self, generation: u64) {
+        if generation != self.generation {
+            *self = KnownTags::new(generation);
+        }
+    }
+
+    /// The name of the kept tag written exactly as `tag`, if any.
+    #[inline]
+    fn get(&self, tag: &str) -> Option<&'s str> {
+        self.tags
+            .iter()
+            .find(|(kept, _)| !kept.is_empty() && *kept == tag)
+            .map(|&(_, name)| name)
+    }
+
+    fn insert(&mut self, tag: &'s str, name: &'s str) {
+        if tag.len() <= KNOWN_TAG_MAX {
+            self.tags.rotate_right(1);
+            self.tags[0] = (tag, name);
+        }
     }
 }
 
