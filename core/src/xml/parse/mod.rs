@@ -1418,15 +1418,13 @@ mod tests {
         let repeats = br#"<s:E xmlns:s="urn:s"><s:B><op><r xmlns:b="urn:b" xmlns:i="urn:i"><b:O><b:Id>1</b:Id><b:D i:nil="true"/></b:O><b:O><b:Id>2</b:Id><b:D i:nil="true"/><b:N a="1" i:a="2">x</b:N></b:O><q xmlns:i="urn:b"><b:D i:nil="true"/><b:N a="1" i:a="2">y</b:N></q><b:D i:nil="true"/></r></op></s:B></s:E>"#;
         let alphabet = b"<>/&;#x:=\"' ]![-?pqsuxmlnbi";
         let mut both_ok = 0;
-        let cases = mutations(src, alphabet, 3, 20_000, 0x9E37_79B9_7F4A_7C15)
-            .into_iter()
-            .chain(mutations(
-                repeats,
-                alphabet,
-                3,
-                10_000,
-                0x2545_F491_4F6C_DD1D,
-            ));
+        let cases = mutations(src, alphabet, 3, 20_000, 0x9E37_79B9_7F4A_7C15).chain(mutations(
+            repeats,
+            alphabet,
+            3,
+            10_000,
+            0x2545_F491_4F6C_DD1D,
+        ));
         for m in cases {
             let full = Document::parse(&m);
             let skim = Document::parse_skimming(&m, &SKIM_BODY, &|_, _| false);
