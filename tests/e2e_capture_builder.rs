@@ -611,7 +611,7 @@ fn a_gap_inside_a_body_makes_that_message_incomplete_and_later_ones_decode() {
         "cut request reported incomplete: {first:?}"
     );
     assert!(
-        first.body.as_deref().unwrap_or_default().len() > 0,
+        !first.body.as_deref().unwrap_or_default().is_empty(),
         "what was seen is kept"
     );
     // Everything after is decoded: response 0, then exchanges 1 and 2.
