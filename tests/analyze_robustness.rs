@@ -42,7 +42,12 @@ fn mutated_captures_never_panic() {
             ));
             std::fs::write(&path, &data).unwrap();
             let cancel = AtomicBool::new(false);
-            match analyze_files(std::slice::from_ref(&path), &Options::default(), &mut |_| {}, &cancel) {
+            match analyze_files(
+                std::slice::from_ref(&path),
+                &Options::default(),
+                &mut |_| {},
+                &cancel,
+            ) {
                 Ok(a) => {
                     reports += 1;
                     // The report always serialises.

@@ -325,9 +325,10 @@ pub struct MessageInfo {
 
 /// A message body the report has not copied out: the message's bytes as the SOAP stage
 /// parsed them and where the Body's content lies in them. Made only from the source of a
-/// document the XML parser accepted, so the bytes are UTF-8 (the writer relies on it). The JSON report writer
-/// escapes the body straight from here into its output, so the body is neither copied nor
-/// held twice on its way into a report that only ever writes it as JSON.
+/// document the XML parser accepted, so the bytes are UTF-8 (the writer relies on it).
+/// The JSON report writer escapes the body straight from here into its output, so the
+/// body is neither copied nor held twice on its way into a report that only ever writes
+/// it as JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeferredBody {
     pub(crate) source: Vec<u8>,
@@ -343,6 +344,18 @@ impl DeferredBody {
     /// The body as text, as `MessageInfo::body` would hold it.
     pub fn to_text(&self) -> String {
         String::from_utf8_lossy(self.bytes()).into_owned()
+    }
+}
+
+impl MessageInfo {
+    /// Copies a deferred body out as `body` text (when nothing set `body`), for a consumer
+    /// that needs the text: a whole report, redaction.
+    pub fn undefer_body(&mut self) {
+        if let Some(deferred) = self.body_deferred.take() {
+            if self.body.is_none() {
+                self.body = Some(deferred.to_text());
+            }
+        }
     }
 }
 

@@ -304,11 +304,7 @@ impl Summary {
     /// serializes like any other.
     pub fn into_report(self, mut messages: Vec<MessageInfo>) -> Report {
         for m in &mut messages {
-            if let Some(deferred) = m.body_deferred.take() {
-                if m.body.is_none() {
-                    m.body = Some(deferred.to_text());
-                }
-            }
+            m.undefer_body();
         }
         Report {
             report_version: REPORT_VERSION,

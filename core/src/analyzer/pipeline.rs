@@ -102,7 +102,7 @@ impl Analyzer {
             skip_details: options.skip_details,
             security,
             json_bodies: options.json_bodies,
-            reader: Reader::new(options.json_bodies),
+            reader: Reader::new(!options.json_bodies),
             streams: Vec::new(),
             stream_index: HashMap::new(),
             pending: VecDeque::new(),
@@ -118,7 +118,7 @@ impl Analyzer {
 
     /// A reader for another thread, making bodies as this analyzer wants them.
     pub(super) fn new_reader(&self) -> Reader {
-        Reader::new(self.json_bodies)
+        Reader::new(!self.json_bodies)
     }
 
     /// Number of messages framed so far.
@@ -325,8 +325,8 @@ impl Analyzer {
 
     /// Reads the SOAP envelope into `info` and `clues`; None (with the error in `info`)
     /// when the bytes are not a SOAP envelope. `body_text` is the Body's inner XML when a
-    /// parser thread already copied it out. With `Options::json_bodies` the body is left
-    /// for [`Analyzer::keep_body`].
+    /// parser thread already copied it out; otherwise [`Analyzer::keep_body`] gives the
+    /// report its body once the security stage ran.
     fn fill_from_soap(
         &mut self,
         info: &mut MessageInfo,
@@ -357,10 +357,8 @@ impl Analyzer {
         } else {
             Decryption::NotEncrypted
         };
-        match body_text {
-            Some(text) => info.body = Some(text),
-            None if self.json_bodies => {}
-            None => info.body = Some(env.body_inner_xml()),
+        if body_text.is_some() {
+            info.body = body_text;
         }
         info.security = wssec::inventory(&env);
         info.signature =
@@ -407,8 +405,9 @@ impl Analyzer {
         self.keep_body(env, info);
     }
 
-    /// With `Options::json_bodies`, a body the security stage did not rewrite stays in the
-    /// message's own bytes (`body_deferred`) for the JSON writer, instead of being copied.
+    /// The report's body when neither a parser thread nor the security stage set it: with
+    /// `Options::json_bodies` it stays in the message's own bytes (`body_deferred`) for the
+    /// JSON writer, otherwise the Body's inner XML is copied out.
     fn keep_body(&self, mut env: Envelope, info: &mut MessageInfo) {
         if info.body.is_some() || info.body_deferred.is_some() {
             return;

@@ -135,8 +135,8 @@ pub(super) struct ReadSummary {
 
 /// Packets in, items out.
 pub(super) struct Reader {
-    /// `Options::json_bodies`, passed on to every frame.
-    json_bodies: bool,
+    /// Passed on to every frame (false with `Options::json_bodies`).
+    copy_body_text: bool,
     net: NetStage,
     transport: TransportStage,
     events: Vec<StreamEvent>,
@@ -149,9 +149,9 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub fn new(json_bodies: bool) -> Reader {
+    pub fn new(copy_body_text: bool) -> Reader {
         Reader {
-            json_bodies,
+            copy_body_text,
             net: NetStage::new(),
             transport: TransportStage::new(),
             events: Vec::new(),
@@ -237,7 +237,7 @@ impl Reader {
                 frame,
                 roles_swapped,
                 parsed: None,
-                copy_body_text: !self.json_bodies,
+                copy_body_text: self.copy_body_text,
             })));
         }
     }

@@ -50,21 +50,25 @@ pub(crate) fn write_json_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
             i += BLOCK;
             continue;
         };
-        let k = i + at;
-        out.extend_from_slice(&bytes[copied..k]);
-        push_escape(out, bytes[k]);
-        copied = k + 1;
-        i = k + 1;
+        i += at;
+        escape_at(out, bytes, &mut copied, i);
+        i += 1;
     }
-    for (k, &b) in bytes.iter().enumerate().skip(i) {
-        if needs_escape(b) {
-            out.extend_from_slice(&bytes[copied..k]);
-            push_escape(out, b);
-            copied = k + 1;
+    for k in i..bytes.len() {
+        if needs_escape(bytes[k]) {
+            escape_at(out, bytes, &mut copied, k);
         }
     }
     out.extend_from_slice(&bytes[copied..]);
     out.push(b'"');
+}
+
+/// Appends the bytes scanned since `copied`, then the escape of the byte at `k`.
+#[inline]
+fn escape_at(out: &mut Vec<u8>, bytes: &[u8], copied: &mut usize, k: usize) {
+    out.extend_from_slice(&bytes[*copied..k]);
+    push_escape(out, bytes[k]);
+    *copied = k + 1;
 }
 
 /// serde_json's escape for one byte: the short forms, else `\u00XX` in lower-case hex.

@@ -271,9 +271,7 @@ impl<W: Write> JsonReportWriter<W> {
         if self.redact {
             let mut m = m.clone();
             // Redaction works on text.
-            if m.body.is_none() {
-                m.body = m.body_deferred.take().map(|d| d.to_text());
-            }
+            m.undefer_body();
             redact_message(&mut m);
             self.write_message(&mut m)?;
         } else {

@@ -385,8 +385,6 @@ impl<'s> KnownNames<'s> {
     /// in a tag (`<Id>…`) as alone (`Id`).
     #[inline]
     fn set(head: &[u8]) -> usize {
-        const ONES: u32 = u32::from_le_bytes([0x01; 4]);
-        const HIGHS: u32 = u32::from_le_bytes([0x80; 4]);
         // A fixed-size copy when four bytes are there (nearly always): a copy of a variable
         // length compiled to a call to memcpy, about 1 % of `analyze`.
         let word = u32::from_le_bytes(match head.first_chunk::<4>() {
@@ -397,15 +395,11 @@ impl<'s> KnownNames<'s> {
                 word
             }
         });
-        // High bit of each byte equal to `c`; the lowest one flagged is exact (the classic
-        // zero-byte test on `word ^ c`), which is all the cut needs.
-        let equal = |c: u8| {
-            let x = word ^ (ONES * u32::from(c));
-            x.wrapping_sub(ONES) & !x & HIGHS
-        };
-        let stops = equal(b'>') | equal(b'/');
+        // The upper four bytes are zero, never `>` or `/`: only the name's bytes can stop.
+        let wide = u64::from(word);
+        let stops = bytes_equal(wide, b'>') | bytes_equal(wide, b'/');
         let name_bytes = match stops.trailing_zeros() {
-            32 => word,
+            bit if bit >= 32 => word,
             bit => word & ((1u32 << (bit - 7)) - 1),
         };
         (name_bytes.wrapping_mul(0x9E37_79B1) >> 28) as usize % KNOWN_SETS
@@ -584,6 +578,17 @@ fn find_byte3(a: u8, b: u8, c: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr3(a, b, c, hay.get(head.len()..)?).map(|i| i + head.len())
 }
 
+/// High bit set in the lowest byte of `word` equal to `c` (higher bytes may be false
+/// positives, the lowest never is: the classic "has zero byte" test on `word ^ c`), so
+/// `trailing_zeros() / 8` is the first such byte, and zero means none.
+#[inline]
+fn bytes_equal(word: u64, c: u8) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let x = word ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
 /// The first `<`, `&` or `]` in `hay`: where character data stops or needs a closer look.
 /// Text between tags is mostly short, so the first bytes are tested a word (8 bytes) at a
 /// time, before memchr's vector scan would have paid for its set-up; longer runs go to
@@ -591,14 +596,6 @@ fn find_byte3(a: u8, b: u8, c: u8, hay: &[u8]) -> Option<usize> {
 #[inline]
 fn find_text_stop(hay: &[u8]) -> Option<usize> {
     const WORDS: usize = 4;
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    // High bit set in the lowest byte equal to `c` (higher bytes may be false positives,
-    // the lowest never is: the classic "has zero byte" test on `word ^ c`).
-    let matches = |word: u64, c: u8| {
-        let x = word ^ (ONES * u64::from(c));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
     // No text at all between two tags is the most common case in data payloads.
     if hay.first() == Some(&b'<') {
         return Some(0);
@@ -607,7 +604,7 @@ fn find_text_stop(hay: &[u8]) -> Option<usize> {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(chunk);
         let word = u64::from_le_bytes(bytes);
-        let hits = matches(word, b'<') | matches(word, b'&') | matches(word, b']');
+        let hits = bytes_equal(word, b'<') | bytes_equal(word, b'&') | bytes_equal(word, b']');
         if hits != 0 {
             return Some(k * 8 + (hits.trailing_zeros() / 8) as usize);
         }
