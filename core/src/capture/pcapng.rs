@@ -71,12 +71,19 @@ struct Interface {
 
 pub(crate) struct PcapngReader {
     w: Window,
+    /// What the blocks read so far set up; apart from the window so a block can be read in
+    /// place, borrowed from the window, rather than copied out of it first.
+    s: Sections,
+    done: bool,
+}
+
+/// The state blocks build up: sections and their interfaces.
+struct Sections {
     /// Byte order of the current section; None before the first SHB.
     end: Option<Endian>,
     section: u32,
     interfaces: Vec<Interface>,
     reported_unknown: BTreeSet<u32>,
-    done: bool,
 }
 
 /// One option (code, value) from an options area; stops at opt_endofopt or damage.
@@ -108,10 +115,12 @@ impl PcapngReader {
     pub(crate) fn new(w: Window) -> Self {
         PcapngReader {
             w,
-            end: None,
-            section: 0,
-            interfaces: Vec::new(),
-            reported_unknown: BTreeSet::new(),
+            s: Sections {
+                end: None,
+                section: 0,
+                interfaces: Vec::new(),
+                reported_unknown: BTreeSet::new(),
+            },
             done: false,
         }
     }
@@ -136,7 +145,7 @@ impl PcapngReader {
             let (end, len) = self.shb_header(off)?;
             return Some((SHB, len, end));
         }
-        let end = self.end?;
+        let end = self.s.end?;
         Some((end.u32(raw, 0), end.u32(raw, 4) as usize, end))
     }
 
@@ -170,7 +179,7 @@ impl PcapngReader {
         if !known || Self::length_problem(t, len, MAX_RESYNC_RECORD).is_some() {
             return false;
         }
-        let n_if = self.interfaces.len();
+        let n_if = self.s.interfaces.len();
         let Some(b) = self.w.peek(off, len) else {
             return false;
         };
@@ -186,7 +195,9 @@ impl PcapngReader {
             _ => true,
         }
     }
+}
 
+impl Sections {
     fn timestamp(iface: &Interface, hi: u32, lo: u32) -> Timestamp {
         let units = (u128::from(hi) << 32) | u128::from(lo);
         let ups = iface.units_per_sec.max(1);
@@ -384,7 +395,7 @@ impl Reader for PcapngReader {
         }
         let Some((t, len, end)) = self.block_header(0) else {
             let left = self.w.fill(12);
-            if left >= 12 || (self.end.is_some() && left >= 8) {
+            if left >= 12 || (self.s.end.is_some() && left >= 8) {
                 // Enough bytes, but not a block header we can read (a bad SHB byte order).
                 self.resync(
                     "not a valid block header (bad section byte-order mark)".into(),
@@ -427,10 +438,10 @@ impl Reader for PcapngReader {
             )));
             return false;
         }
-        let Some(b) = self.w.peek(0, len).map(<[u8]>::to_vec) else {
+        let Some(b) = self.w.peek(0, len) else {
             return false;
         };
-        let trailer = end.u32(&b, len - 4) as usize;
+        let trailer = end.u32(b, len - 4) as usize;
         if trailer != len {
             self.resync(
                 format!(
@@ -441,7 +452,7 @@ impl Reader for PcapngReader {
             );
             return !self.done;
         }
-        self.on_block(at, t, end, &b, out);
+        self.s.on_block(at, t, end, b, out);
         self.w.advance(len);
         true
     }
