@@ -8,14 +8,20 @@
 
 use std::io::{self, Read};
 
-/// Bytes are read from the source in chunks of this size.
+/// Reads ask the source for at least this many bytes at a time.
 const CHUNK: usize = 64 * 1024;
 
 pub(crate) struct Window {
     src: Box<dyn Read + Send>,
+    /// Storage. `buf[start..end]` holds the bytes read and not consumed yet; `buf[end..]` is
+    /// room the next read fills in place. The room was zeroed once, when the storage grew,
+    /// and is never cleared again: each read goes straight into it with one system call
+    /// (`read_to_end` had split every chunk into several reads of 8 KB upwards).
     buf: Vec<u8>,
     /// Index in `buf` of the byte at absolute offset `pos`.
     start: usize,
+    /// End of the bytes read into `buf`.
+    end: usize,
     /// Absolute offset (from the start of the file) of the current read position.
     pos: u64,
     eof: bool,
@@ -29,6 +35,7 @@ impl Window {
             src,
             buf: Vec::new(),
             start: 0,
+            end: 0,
             pos: 0,
             eof: false,
             error: None,
@@ -48,29 +55,35 @@ impl Window {
     /// Makes at least `n` bytes from the current position available, unless the stream ends
     /// first. Returns how many are available (may be more or fewer than `n`).
     pub(crate) fn fill(&mut self, n: usize) -> usize {
-        while self.buf.len() - self.start < n && !self.eof {
-            // Drop consumed bytes before growing, so the buffer holds only look-ahead.
-            if self.start > 0 && (self.start >= CHUNK || self.start * 2 >= self.buf.len()) {
-                self.buf.drain(..self.start);
-                self.start = 0;
-            }
-            let old = self.buf.len();
+        while self.end - self.start < n && !self.eof {
+            let have = self.end - self.start;
             // Grow in bounded steps: a damaged length field may ask for far more than the
-            // stream holds, and the buffer should only ever hold bytes actually read.
-            let want = (n - (old - self.start)).clamp(CHUNK, 16 * CHUNK);
-            // read_to_end appends into spare capacity without zero-filling it first, retries
-            // on Interrupted, and keeps what it read before an error.
-            self.buf.reserve(want);
-            match (&mut self.src).take(want as u64).read_to_end(&mut self.buf) {
-                Ok(got) if got < want => self.eof = true,
-                Ok(_) => {}
+            // stream holds, and the storage should only ever exceed the bytes actually read
+            // by one step.
+            let want = (n - have).clamp(CHUNK, 16 * CHUNK);
+            if self.buf.len() - self.end < want {
+                // Drop consumed bytes before growing, so the storage holds only look-ahead.
+                if self.start > 0 {
+                    self.buf.copy_within(self.start..self.end, 0);
+                    self.start = 0;
+                    self.end = have;
+                }
+                if self.buf.len() - self.end < want {
+                    self.buf.resize(self.end + want, 0);
+                }
+            }
+            let room = self.buf.get_mut(self.end..).unwrap_or_default();
+            match self.src.read(room) {
+                Ok(0) => self.eof = true,
+                Ok(got) => self.end += got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.error = Some(e);
                     self.eof = true;
                 }
             }
         }
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     /// The `len` bytes at `off` bytes past the current position, if the stream has them.
@@ -94,9 +107,9 @@ impl Window {
         let k = n.min(avail);
         self.start += k;
         self.pos += k as u64;
-        if self.start == self.buf.len() {
-            self.buf.clear();
+        if self.start == self.end {
             self.start = 0;
+            self.end = 0;
         }
     }
 }
@@ -120,5 +133,91 @@ mod tests {
         assert!(w.at_end(50_000));
         w.advance(1_000_000);
         assert_eq!(w.pos(), 200_000);
+    }
+
+    /// Hands out at most `step` bytes per read, interrupts every third call, then fails
+    /// after `fail_at` bytes if set.
+    struct Dribble {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        calls: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl Read for Dribble {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 3 == 0 {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
+            }
+            if self.fail_at.is_some_and(|f| self.at >= f) {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let end = (self.at + self.step.min(out.len())).min(self.data.len());
+            let k = end - self.at;
+            out[..k].copy_from_slice(&self.data[self.at..end]);
+            self.at = end;
+            Ok(k)
+        }
+    }
+
+    #[test]
+    fn short_and_interrupted_reads_give_the_same_bytes() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        for step in [1, 7, 4096, 70_000, 1 << 20] {
+            let src = Dribble {
+                data: data.clone(),
+                at: 0,
+                step,
+                calls: 0,
+                fail_at: None,
+            };
+            let mut w = Window::new(Box::new(src));
+            let mut at = 0usize;
+            // Uneven look-aheads and advances, across every refill and compaction.
+            for (k, len) in [5usize, 1500, 65_536, 3, 200_000, 17]
+                .iter()
+                .cycle()
+                .enumerate()
+            {
+                if at >= data.len() {
+                    break;
+                }
+                let len = (*len).min(data.len() - at);
+                assert_eq!(w.peek(0, len).unwrap(), &data[at..at + len], "step {step}");
+                let adv = (len / 2).max(1) + k % 3;
+                w.advance(adv);
+                at = (at + adv).min(data.len());
+                assert_eq!(w.pos(), at as u64);
+            }
+            assert!(w.at_end(0));
+            assert!(w.take_error().is_none());
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_stream_after_the_bytes_before_it() {
+        let data = vec![0xabu8; 10_000];
+        let src = Dribble {
+            data,
+            at: 0,
+            step: 1000,
+            calls: 0,
+            fail_at: Some(4000),
+        };
+        let mut w = Window::new(Box::new(src));
+        assert_eq!(w.fill(8000), 4000);
+        assert!(w.peek(3990, 10).is_some());
+        assert!(w.peek(3990, 11).is_none());
+        assert_eq!(w.take_error().unwrap().to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn a_huge_look_ahead_on_a_short_stream_does_not_allocate_it() {
+        let mut w = Window::new(Box::new(io::Cursor::new(vec![1u8; 1000])));
+        assert!(w.peek(0, 1 << 30).is_none());
+        assert!(w.buf.len() <= 16 * CHUNK + 1000, "{}", w.buf.len());
+        assert_eq!(w.peek(0, 1000).unwrap(), &[1u8; 1000][..]);
     }
 }
