@@ -42,6 +42,7 @@ impl<'s> Builder<'s> {
     /// stack), from `from`, with a scan much cheaper than quick-xml's events: only what
     /// well-formedness needs is checked (see [`Document::parse_shallow`]). Returns the offset
     /// after the end tag.
+    #[inline(never)]
     pub(super) fn skip_subtree(&mut self, from: usize) -> Result<usize, XmlError> {
         let src = self.src;
         let b = src.as_bytes();
@@ -535,7 +536,7 @@ fn bare_tag(b: &[u8], from: usize) -> Option<BareTag> {
 
 /// Byte equality for short strings (names). Up to 16 bytes it compares two (overlapping)
 /// words instead of calling memcmp, whose call costs more than the comparison here.
-#[inline]
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
         let mut w = [0u8; N];
