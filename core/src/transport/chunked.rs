@@ -73,7 +73,8 @@ impl Dechunker {
         }
     }
 
-    /// Skips `n` bytes of chunk data lost in a gap; only valid when `n` is less than
+    /// Skips `n` bytes of chunk data the caller took care of itself (appended to the body
+    /// directly, or lost in a gap); only valid when `n` is less than
     /// [`Self::data_remaining`]. Returns false (and changes nothing) otherwise.
     pub fn skip_data(&mut self, n: u64) -> bool {
         match &mut self.state {

@@ -188,31 +188,43 @@ impl Framer {
     }
 
     /// Appends `bytes` (already recorded in `segs`) straight to the body of the message
-    /// being read when they lie wholly inside its Content-Length and nothing is buffered
-    /// before them: the buffer would only pass them through, so this saves a copy of
-    /// nearly every body byte. The body's last bytes always take the general path, which
-    /// ends the message. False when it does not apply.
+    /// being read when they lie wholly inside its Content-Length, or inside the current
+    /// chunk of a chunked body, and nothing is buffered before them: the buffer would only
+    /// pass them through, so this saves a copy of nearly every body byte. The bytes that end
+    /// the body or a chunk always take the general path. False when it does not apply.
     fn append_passing_body(&mut self, bytes: &[u8]) -> bool {
         if self.pos != 0 || !self.buf.is_empty() {
             return false;
         }
         let len = bytes.len() as u64;
-        if !matches!(&self.state, State::Body { body: BodyState::Length(left), .. } if len < *left)
-        {
+        let passes = match &self.state {
+            State::Body {
+                body: BodyState::Length(left),
+                ..
+            } => len < *left,
+            State::Body {
+                body: BodyState::Chunked(d),
+                ..
+            } => d.data_remaining().is_some_and(|left| len < left),
+            _ => false,
+        };
+        if !passes {
             return false;
         }
         let ts_end = self.ts_at(self.buf_off.saturating_add(len).saturating_sub(1));
         let max_body = self.limits.max_body;
-        let State::Body {
-            msg,
-            body: BodyState::Length(left),
-        } = &mut self.state
-        else {
+        let State::Body { msg, body } = &mut self.state else {
             return false;
         };
+        match body {
+            BodyState::Length(left) => *left -= len,
+            BodyState::Chunked(d) => {
+                d.skip_data(len);
+            }
+            BodyState::UntilClose => return false,
+        }
         msg.append(bytes, max_body);
         msg.ts_end = ts_end;
-        *left -= len;
         self.buf_off = self.buf_off.saturating_add(len);
         while self.segs.len() >= 2 && self.segs[1].0 <= self.buf_off {
             self.segs.pop_front();

@@ -1289,6 +1289,69 @@ fn content_length_bodies_at_any_segmentation() {
     assert_eq!(f.out[0].ts_end, Some(Timestamp((cut.len() as i64 - 1) / 7)));
 }
 
+/// A chunked response written with chunks of the given sizes over `body`.
+fn chunked_resp(body: &str, chunk_sizes: &[usize]) -> Vec<u8> {
+    let mut m = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut rest = body.as_bytes();
+    for &n in chunk_sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let n = n.min(rest.len());
+        m.extend(format!("{n:x}\r\n").bytes());
+        m.extend_from_slice(&rest[..n]);
+        m.extend_from_slice(b"\r\n");
+        rest = &rest[n..];
+    }
+    m.extend_from_slice(b"0\r\n\r\n");
+    m
+}
+
+/// Chunked bodies whose segments inside a chunk go straight to the body (not through the
+/// framer's buffer): the same bodies, errors and times at every segmentation, with
+/// pipelined messages, chunks of one byte and larger, and the body cap hit mid-chunk.
+#[test]
+fn chunked_bodies_at_any_segmentation() {
+    let first: String = (0..120u8).map(|i| char::from(b'a' + i % 26)).collect();
+    let mut wire = chunked_resp(&first, &[1, 17, 40, 3]);
+    wire.extend(chunked_resp("short", &[64]));
+    wire.extend(resp("after"));
+    let limits = || HttpLimits {
+        max_body: 100,
+        ..HttpLimits::default()
+    };
+    let cap_error = vec!["body larger than the 100 bytes cap; truncated".to_owned()];
+    let last_byte_time = wire.len() - resp("after").len() - chunked_resp("short", &[64]).len() - 1;
+    for size in 1..wire.len() {
+        let mut f = Feed::with_limits(limits());
+        for (k, piece) in wire.chunks(size).enumerate() {
+            f.data(S2C, piece, (k * size) as i64);
+        }
+        let sum = f.summary();
+        assert_eq!(sum.len(), 3, "segments of {size}");
+        assert_eq!(
+            sum[0],
+            s(RESP, 0, "200", &first[..100], false),
+            "segments of {size}"
+        );
+        assert_eq!(f.out[0].errors, cap_error, "segments of {size}");
+        assert_eq!(f.out[0].ts, Some(Timestamp(0)), "segments of {size}");
+        let end = (last_byte_time / size * size) as i64;
+        assert_eq!(f.out[0].ts_end, Some(Timestamp(end)), "segments of {size}");
+        assert_eq!(
+            sum[1],
+            s(RESP, 1, "200", "short", true),
+            "segments of {size}"
+        );
+        assert!(f.out[1].errors.is_empty(), "segments of {size}");
+        assert_eq!(
+            sum[2],
+            s(RESP, 2, "200", "after", true),
+            "segments of {size}"
+        );
+    }
+}
+
 /// A large Content-Length body grows towards the announced length in few steps, and a false
 /// claim reserves memory only in proportion to the bytes that really arrived.
 #[test]
