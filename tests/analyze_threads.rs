@@ -79,7 +79,7 @@ static DEFERRED: AtomicUsize = AtomicUsize::new(0);
 fn assert_same_on_any_threads(path: &Path) -> Result<String, String> {
     let (one, progress) = analyse(path, 1);
     assert!(progress >= 1, "{}: no progress reported", path.display());
-    for threads in [2, 3] {
+    for threads in [2, 3, 4] {
         let (many, _) = analyse(path, threads);
         assert_eq!(one, many, "{} on {threads} threads", path.display());
     }

@@ -166,8 +166,9 @@ pub fn run(
     run_on_threads(paths, options, cores, on_progress, cancel, on_message)
 }
 
-/// [`run`] with `threads` threads parsing message bodies for a capture file (the calling
-/// thread among them, plus a reader thread); 1 runs everything on the calling thread. Any
+/// [`run`] with `threads` threads for a capture file (the calling thread and a reader
+/// thread among them; all of them parse message bodies); 1 runs everything on the calling
+/// thread. Any
 /// number gives the same messages and report.
 pub fn run_on_threads(
     paths: &[PathBuf],

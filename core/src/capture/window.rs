@@ -148,7 +148,7 @@ mod tests {
     impl Read for Dribble {
         fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
             self.calls += 1;
-            if self.calls % 3 == 0 {
+            if self.calls.is_multiple_of(3) {
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
             }
             if self.fail_at.is_some_and(|f| self.at >= f) {
