@@ -32,6 +32,7 @@ use super::pipeline::{Analyzer, Settled, Summary};
 use super::reader::{Item, ReadSummary, Reader};
 use super::{AnalyzeError, Progress, PROGRESS_EVERY};
 use crate::capture::{FileSource, SourceEvent};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -213,6 +214,8 @@ fn read(
     job_tx: Option<&SyncSender<Arc<Batch>>>,
 ) {
     let mut sent = 0u64;
+    // The last batches queued: the ones the caller may not have parsed yet when reading ends.
+    let mut recent: VecDeque<Arc<Batch>> = VecDeque::new();
     let mut parts = Vec::new();
     let mut part = Vec::new();
     let mut part_body_bytes = 0usize;
@@ -236,6 +239,10 @@ fn read(
         if caller_has_enough() {
             batch.parse_parts(|| !caller_has_enough());
         }
+        if recent.len() > CALLER_AHEAD as usize {
+            recent.pop_front();
+        }
+        recent.push_back(batch);
         true
     };
     while let Some(event) = source.next_event() {
@@ -258,12 +265,12 @@ fn read(
         }
         // Parts are cut where a packet's items end, as they are built (not moved later).
         if part_body_bytes >= PART_BODY_BYTES {
-            parts.push(Mutex::new(std::mem::take(&mut part)));
+            parts.push(Mutex::new(new_part(&mut part)));
             part_body_bytes = 0;
         }
         if since_batch >= BATCH_PACKETS || body_bytes >= BATCH_BODY_BYTES {
             if !part.is_empty() {
-                parts.push(Mutex::new(std::mem::take(&mut part)));
+                parts.push(Mutex::new(new_part(&mut part)));
             }
             since_batch = 0;
             body_bytes = 0;
@@ -289,6 +296,18 @@ fn read(
         reader.packets(),
         Some(reader.summary()),
     ));
+    // Nothing left to read: help the caller through the last batches instead of leaving
+    // it to parse them alone (newest first, away from the parts it is claiming).
+    for batch in recent.iter().rev() {
+        batch.parse_parts(|| false);
+    }
+}
+
+/// Takes the items of the part being built, leaving an empty part with room for as many
+/// (parts are alike, so this spares the next one growing a step at a time).
+fn new_part(part: &mut Vec<Item>) -> Vec<Item> {
+    let room = part.len();
+    std::mem::replace(part, Vec::with_capacity(room))
 }
 
 /// A parser thread: parses what is left unclaimed of each queued batch.

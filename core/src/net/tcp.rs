@@ -346,7 +346,8 @@ impl Tcp {
         self.counter += 1;
         self.sweep(ts);
         let k = key(seg.src, seg.dst);
-        let restart = match self.conns.get(&k) {
+        // Some(restart) for a known connection: one lookup decides both.
+        let known = match self.conns.get(&k) {
             None => None,
             Some(c) => {
                 let d = usize::from(seg.src != c.client);
@@ -356,15 +357,15 @@ impl Tcp {
                 let data_seq = seg.seq.wrapping_add(u32::from(seg.syn));
                 let reused =
                     c.finished() && (seg.syn || seg.len > 0) && !c.dirs[d].near_old_data(data_seq);
-                ((new_syn && (c.used || c.finished())) || reused).then_some(())
+                Some((new_syn && (c.used || c.finished())) || reused)
             }
         };
-        if restart.is_some() {
+        if known == Some(true) {
             if let Some(mut old) = self.conns.remove(&k) {
                 self.close_conn(&mut old, ts, out);
             }
         }
-        if !self.conns.contains_key(&k) {
+        if known != Some(false) {
             if self.conns.len() >= self.limits.max_connections {
                 self.evict(out);
             }
