@@ -324,7 +324,8 @@ impl<'s> Builder<'s> {
                 }
                 _ => {
                     let after = b.get(at + 1..).unwrap_or_default();
-                    let semi = match memchr::memchr2(b';', b'<', after) {
+                    // References are a few bytes long: searched inline, not by a memchr call.
+                    let semi = match find_byte3(b';', b'<', b'<', after) {
                         Some(k) if after[k] == b';' => at + 1 + k,
                         _ => {
                             return Err(
