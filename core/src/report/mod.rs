@@ -245,29 +245,41 @@ fn verdict_counts(verdicts: &[SignatureSummary], indices: &[usize]) -> String {
 /// rest. The object's keys come in a different order than in [`to_json`] (messages first),
 /// which JSON readers do not see.
 pub struct JsonReportWriter<W: Write> {
-    out: W,
+    /// None only once [`JsonReportWriter::end`] took it.
+    out: Option<W>,
     count: usize,
     redact: bool,
-    /// One message's JSON, reused from message to message.
-    scratch: Vec<u8>,
+    /// Messages written here and not yet handed to `out`: a message's JSON is built in
+    /// place (its body escaped straight into it), and `out` gets large writes. Through a
+    /// small `BufWriter` every message had been copied once more, and every message larger
+    /// than its buffer had cost a system call of its own.
+    pending: Vec<u8>,
+    /// What follows a message's body field, set aside while the body goes in.
+    tail: Vec<u8>,
 }
 
+/// `pending` goes to `out` once it holds this much.
+const PENDING_FLUSH: usize = 256 * 1024;
+
 impl<W: Write> JsonReportWriter<W> {
-    pub fn begin(mut out: W, redact: bool) -> io::Result<Self> {
-        out.write_all(b"{\"report_version\":1,\"messages\":[")?;
-        Ok(JsonReportWriter {
-            out,
+    pub fn begin(out: W, redact: bool) -> io::Result<Self> {
+        let mut w = JsonReportWriter {
+            out: Some(out),
             count: 0,
             redact,
-            scratch: Vec::new(),
-        })
+            pending: Vec::new(),
+            tail: Vec::new(),
+        };
+        w.pending
+            .extend_from_slice(b"{\"report_version\":1,\"messages\":[");
+        Ok(w)
     }
 
     /// Writes one message. `m` is only borrowed mutably to lift its body out while the rest
     /// is serialized; it is unchanged on return.
     pub fn message(&mut self, m: &mut MessageInfo) -> io::Result<()> {
-        self.out
-            .write_all(if self.count == 0 { b"\n" } else { b",\n" })?;
+        self.pending
+            .extend_from_slice(if self.count == 0 { b"\n" } else { b",\n" });
         if self.redact {
             let mut m = m.clone();
             // Redaction works on text.
@@ -278,6 +290,17 @@ impl<W: Write> JsonReportWriter<W> {
             self.write_message(m)?;
         }
         self.count += 1;
+        if self.pending.len() >= PENDING_FLUSH {
+            self.flush_pending()?;
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> io::Result<()> {
+        if let Some(out) = &mut self.out {
+            out.write_all(&self.pending)?;
+        }
+        self.pending.clear();
         Ok(())
     }
 
@@ -290,25 +313,33 @@ impl<W: Write> JsonReportWriter<W> {
     /// from the message's bytes.
     fn write_message(&mut self, m: &mut MessageInfo) -> io::Result<()> {
         const PLACEHOLDER: &[u8] = b"\"body\":null";
+        let start = self.pending.len();
         let body = m.body.take();
-        self.scratch.clear();
-        let serialized = serde_json::to_writer(&mut self.scratch, &*m);
+        let serialized = serde_json::to_writer(&mut self.pending, &*m);
         m.body = body;
-        serialized.map_err(io::Error::other)?;
+        if let Err(e) = serialized {
+            self.pending.truncate(start);
+            return Err(io::Error::other(e));
+        }
         let text = match (&m.body, &m.body_deferred) {
             (Some(body), _) => body.as_bytes(),
             // UTF-8: the source of a document the XML parser accepted (DeferredBody).
             (None, Some(deferred)) => deferred.bytes(),
-            (None, None) => return self.out.write_all(&self.scratch),
+            (None, None) => return Ok(()),
         };
-        let at = memchr::memmem::find(&self.scratch, PLACEHOLDER)
-            .ok_or_else(|| io::Error::other("internal error: no body field in a message"))?;
-        let value_at = at + PLACEHOLDER.len() - b"null".len();
-        let rest = self.scratch.split_off(at + PLACEHOLDER.len());
-        self.scratch.truncate(value_at);
-        json_string::write_json_utf8(&mut self.scratch, text);
-        self.scratch.extend_from_slice(&rest);
-        self.out.write_all(&self.scratch)
+        let Some(at) = memchr::memmem::find(&self.pending[start..], PLACEHOLDER) else {
+            self.pending.truncate(start);
+            return Err(io::Error::other(
+                "internal error: no body field in a message",
+            ));
+        };
+        let field_end = start + at + PLACEHOLDER.len();
+        self.tail.clear();
+        self.tail.extend_from_slice(&self.pending[field_end..]);
+        self.pending.truncate(field_end - b"null".len());
+        json_string::write_json_utf8(&mut self.pending, text);
+        self.pending.extend_from_slice(&self.tail);
+        Ok(())
     }
 
     pub fn end(mut self, summary: &Summary) -> io::Result<W> {
@@ -316,17 +347,34 @@ impl<W: Write> JsonReportWriter<W> {
         if self.redact {
             redact_sessions(&mut sessions);
         }
-        self.out.write_all(b"\n],\n\"capture\":")?;
-        serde_json::to_writer(&mut self.out, &summary.capture).map_err(io::Error::other)?;
-        self.out.write_all(b",\n\"streams\":")?;
-        serde_json::to_writer(&mut self.out, &summary.streams).map_err(io::Error::other)?;
-        self.out.write_all(b",\n\"sessions\":")?;
-        serde_json::to_writer(&mut self.out, &sessions).map_err(io::Error::other)?;
-        self.out.write_all(b",\n\"diagnostics\":")?;
-        serde_json::to_writer(&mut self.out, &summary.diagnostics).map_err(io::Error::other)?;
-        self.out.write_all(b"}\n")?;
-        self.out.flush()?;
-        Ok(self.out)
+        self.flush_pending()?;
+        let Some(mut out) = self.out.take() else {
+            return Err(io::Error::other(
+                "internal error: the report was ended twice",
+            ));
+        };
+        out.write_all(b"\n],\n\"capture\":")?;
+        serde_json::to_writer(&mut out, &summary.capture).map_err(io::Error::other)?;
+        out.write_all(b",\n\"streams\":")?;
+        serde_json::to_writer(&mut out, &summary.streams).map_err(io::Error::other)?;
+        out.write_all(b",\n\"sessions\":")?;
+        serde_json::to_writer(&mut out, &sessions).map_err(io::Error::other)?;
+        out.write_all(b",\n\"diagnostics\":")?;
+        serde_json::to_writer(&mut out, &summary.diagnostics).map_err(io::Error::other)?;
+        out.write_all(b"}\n")?;
+        out.flush()?;
+        Ok(out)
+    }
+}
+
+/// A writer dropped before its end (the analysis failed) still hands over the messages it
+/// has, as the output stream would have had them.
+impl<W: Write> Drop for JsonReportWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.flush_pending();
+        if let Some(out) = &mut self.out {
+            let _ = out.flush();
+        }
     }
 }
 
@@ -459,7 +507,8 @@ mod tests {
                 assert_eq!(m, before);
             }
         }
-        let out = String::from_utf8(writer.out).unwrap();
+        writer.flush_pending().unwrap();
+        let out = String::from_utf8(writer.out.take().unwrap()).unwrap();
         let lines: Vec<&str> = out
             .lines()
             .skip(1)
@@ -484,5 +533,36 @@ mod tests {
         assert!(!masked.contains("s3cret"));
         assert!(masked.contains("<o:Password Type=\"x\">****</o:Password>"));
         assert!(masked.contains("<o:Username>bob</o:Username>"));
+    }
+
+    /// Messages past the point where the writer hands its buffer over come out whole and in
+    /// order; a writer dropped before its end still hands over every message it took.
+    #[test]
+    fn streamed_messages_survive_buffer_hand_overs_and_an_early_drop() {
+        let big = "<x>".repeat(40_000) + &"</x>".repeat(40_000);
+        let mut expected = Vec::new();
+        let mut out = Vec::new();
+        {
+            let mut writer = JsonReportWriter::begin(&mut out, false).unwrap();
+            for i in 0..12 {
+                let body = if i % 3 == 0 {
+                    Some(big.as_str())
+                } else {
+                    Some("<a/>")
+                };
+                let mut m = message(i, body, Some("urn:a"));
+                expected.push(serde_json::to_string(&m).unwrap());
+                writer.message(&mut m).unwrap();
+            }
+            // Dropped without end(): the analysis failed after these messages.
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("{\"report_version\":1,\"messages\":["));
+        let lines: Vec<&str> = out
+            .lines()
+            .skip(1)
+            .map(|l| l.trim_end_matches(','))
+            .collect();
+        assert_eq!(lines, expected);
     }
 }
