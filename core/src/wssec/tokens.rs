@@ -311,7 +311,7 @@ pub fn parse_sct(doc: &Document, node: NodeId) -> Result<SecurityContextToken, S
         identifier,
         instance: sc_child_text(doc, node, "Instance").filter(|i| !i.is_empty()),
         cookie: doc.find_child(node, Some(ns::DNSE), "Cookie").is_some(),
-        sc_ns: el.name.ns.clone().unwrap_or_default(),
+        sc_ns: el.name.ns.as_deref().unwrap_or_default().to_owned(),
     })
 }
 

@@ -17,6 +17,7 @@
 //! none.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::scope::Bindings;
 use super::tree::{Document, Element, NodeId, NodeKind, XML_NS};
@@ -346,7 +347,7 @@ impl Canon<'_> {
     /// Attributes as (qualified name, value), sorted by (namespace URI, local name) with
     /// unqualified ones first; on the apex of an inclusive subtree, plus inherited `xml:*`.
     fn attributes_to_render(&self, id: NodeId, e: &Element, apex: bool) -> Vec<(String, String)> {
-        let mut attrs: Vec<(Option<String>, String, String, String)> = e
+        let mut attrs: Vec<(Option<Arc<str>>, String, String, String)> = e
             .attributes
             .iter()
             .map(|a| {
@@ -406,7 +407,7 @@ impl Canon<'_> {
         &self,
         id: NodeId,
         e: &Element,
-        attrs: &mut Vec<(Option<String>, String, String, String)>,
+        attrs: &mut Vec<(Option<Arc<str>>, String, String, String)>,
     ) {
         let is_base = |ns: Option<&str>, local: &str| ns == Some(XML_NS) && local == "base";
         let mut bases: Vec<&str> = Vec::new();
@@ -438,7 +439,7 @@ impl Canon<'_> {
         }
         attrs.retain(|a| !is_base(a.0.as_deref(), &a.1));
         attrs.push((
-            Some(XML_NS.to_string()),
+            Some(Arc::from(XML_NS)),
             "base".into(),
             "xml:base".into(),
             joined,

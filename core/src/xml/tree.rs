@@ -22,8 +22,9 @@ pub struct QName {
     pub prefix: Option<String>,
     pub local: String,
     /// Namespace URI the prefix (or default namespace, for elements) resolved to in scope.
-    /// Unprefixed attributes are in no namespace.
-    pub ns: Option<String>,
+    /// Unprefixed attributes are in no namespace. Shared (`Arc`) with every name the parser
+    /// resolved to the same declaration: a document names few namespaces many times.
+    pub ns: Option<std::sync::Arc<str>>,
 }
 
 /// A namespace declaration as written on an element: `xmlns="…"` (prefix None) or

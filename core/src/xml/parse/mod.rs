@@ -8,6 +8,7 @@
 //! attribute iterator) so every attribute gets an exact byte span.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -190,13 +191,15 @@ type WantedFn<'a> = dyn Fn(Option<&str>, &str) -> bool + 'a;
 /// attribute, so they allocate nothing: a real document uses a handful of prefixes, found by
 /// a short linear scan; past [`FEW_PREFIXES`] distinct prefixes (hostile input) a hash index
 /// keeps lookups O(1).
-#[derive(Default)]
 struct Scopes {
-    /// Every prefix ever declared, with its stack of URIs (empty when out of scope).
-    prefixed: Vec<(String, Vec<String>)>,
+    /// The `xml` prefix's namespace, which no declaration binds, shared like the others.
+    xml: Arc<str>,
+    /// Every prefix ever declared, with its stack of URIs (empty when out of scope). URIs
+    /// are shared with the names resolved to them ([`QName::ns`]), not copied per name.
+    prefixed: Vec<(String, Vec<Arc<str>>)>,
     /// Position in `prefixed` by prefix; built once there are more than [`FEW_PREFIXES`].
     index: HashMap<String, usize>,
-    default: Vec<String>,
+    default: Vec<Arc<str>>,
     log: Vec<Option<String>>,
     /// Changes whenever a binding is made or undone, so a name's resolution can be reused
     /// while it stays the same ([`KnownNames`]).
@@ -208,6 +211,19 @@ const SKIMMED_NODES: usize = 64;
 
 /// Up to this many distinct prefixes, [`Scopes`] finds a prefix by linear scan.
 const FEW_PREFIXES: usize = 8;
+
+impl Default for Scopes {
+    fn default() -> Self {
+        Scopes {
+            xml: Arc::from(XML_NS),
+            prefixed: Vec::new(),
+            index: HashMap::new(),
+            default: Vec::new(),
+            log: Vec::new(),
+            generation: 0,
+        }
+    }
+}
 
 impl Scopes {
     #[inline]
@@ -223,7 +239,7 @@ impl Scopes {
         }
     }
 
-    fn push(&mut self, prefix: Option<String>, uri: String) {
+    fn push(&mut self, prefix: Option<String>, uri: Arc<str>) {
         self.generation += 1;
         match &prefix {
             Some(p) => match self.slot(p) {
@@ -278,10 +294,10 @@ impl Scopes {
     }
 
     #[inline]
-    fn get(&self, prefix: Option<&str>) -> Option<&str> {
+    fn get(&self, prefix: Option<&str>) -> Option<&Arc<str>> {
         match prefix {
-            Some(p) => self.prefixed[self.slot(p)?].1.last().map(String::as_str),
-            None => self.default.last().map(String::as_str),
+            Some(p) => self.prefixed[self.slot(p)?].1.last(),
+            None => self.default.last(),
         }
     }
 }
@@ -368,7 +384,7 @@ impl<'s> Builder<'s> {
         let context = context.map(<[NsDecl]>::to_vec);
         let mut scopes = Scopes::default();
         for d in context.iter().flatten() {
-            scopes.push(d.prefix.clone(), d.uri.clone());
+            scopes.push(d.prefix.clone(), Arc::from(d.uri.as_str()));
         }
         let mut nodes = Vec::with_capacity(capacity.min(limits.max_nodes.saturating_add(1)));
         nodes.push(Node {
@@ -625,7 +641,7 @@ impl<'s> Builder<'s> {
                 Some(prefix) => {
                     check_ns_decl(prefix, &value).map_err(|k| self.err(a.span.start, k))?;
                     let prefix = prefix.map(str::to_owned);
-                    self.scopes.push(prefix.clone(), value.clone());
+                    self.scopes.push(prefix.clone(), Arc::from(value.as_str()));
                     ns_decls.push(NsDecl { prefix, uri: value });
                 }
                 None => plain.push((a, value)),
@@ -785,19 +801,29 @@ impl<'s> Builder<'s> {
     /// Resolves a qualified name in the current scope. Unprefixed attributes are in no
     /// namespace; unprefixed elements take the default namespace.
     fn resolve(&self, raw: &str, is_element: bool) -> Result<QName, XmlErrorKind> {
-        let ns = self.namespace_of(raw, is_element)?;
+        let ns = self.namespace_shared(raw, is_element)?.cloned();
         let (prefix, local) = split_qname(raw);
         Ok(QName {
             prefix: prefix.map(str::to_owned),
             local: local.to_owned(),
-            ns: ns.map(str::to_owned),
+            ns,
         })
     }
 
     /// The namespace a qualified name is in, in the current scope (see [`Builder::resolve`]).
     fn namespace_of(&self, raw: &str, is_element: bool) -> Result<Option<&str>, XmlErrorKind> {
+        Ok(self.namespace_shared(raw, is_element)?.map(|u| &**u))
+    }
+
+    /// [`Builder::namespace_of`] as the binding's shared URI, which a [`QName`] keeps
+    /// without copying it.
+    fn namespace_shared(
+        &self,
+        raw: &str,
+        is_element: bool,
+    ) -> Result<Option<&Arc<str>>, XmlErrorKind> {
         match split_qname(raw).0 {
-            Some("xml") => Ok(Some(XML_NS)),
+            Some("xml") => Ok(Some(&self.scopes.xml)),
             Some("xmlns") => Err(XmlErrorKind::BadNamespaceDecl(format!(
                 "'{raw}': the xmlns prefix is reserved"
             ))),
@@ -811,7 +837,7 @@ impl<'s> Builder<'s> {
     }
 
     #[inline]
-    fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
+    fn lookup(&self, prefix: Option<&str>) -> Option<&Arc<str>> {
         self.scopes.get(prefix)
     }
 }

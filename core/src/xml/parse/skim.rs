@@ -11,6 +11,7 @@ use super::{
 use crate::xml::error::{XmlError, XmlErrorKind};
 use crate::xml::tree::XML_NS;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 impl<'s> Builder<'s> {
     /// A start tag below the materialised depth: checked, matched later, never a node.
@@ -204,12 +205,12 @@ impl<'s> Builder<'s> {
     /// general path then reports the error).
     fn bare_tag_namespace(&self, src: &str, from: usize, tag: &BareTag) -> Option<Option<&str>> {
         match tag.colon {
-            None => Some(self.lookup(None).filter(|u| !u.is_empty())),
+            None => Some(self.lookup(None).map(|u| &**u).filter(|u| !u.is_empty())),
             Some(colon) => match slice(src, from, colon) {
                 "xml" => Some(Some(XML_NS)),
                 "xmlns" => None,
                 prefix => match self.lookup(Some(prefix)) {
-                    Some(uri) if !uri.is_empty() => Some(Some(uri)),
+                    Some(uri) if !uri.is_empty() => Some(Some(&**uri)),
                     _ => None,
                 },
             },
@@ -247,7 +248,7 @@ impl<'s> Builder<'s> {
                     let uri = normalize_attr(a.value, a.value_offset)
                         .map_err(|(at, k)| self.err(at, k))?;
                     check_ns_decl(prefix, &uri).map_err(|k| self.err(a.span.start, k))?;
-                    self.scopes.push(prefix.map(str::to_owned), uri);
+                    self.scopes.push(prefix.map(str::to_owned), Arc::from(uri));
                 }
                 None => {
                     check_attr_value(a.value, a.value_offset).map_err(|(at, k)| self.err(at, k))?;
