@@ -265,13 +265,11 @@ fn read(
         }
         // Parts are cut where a packet's items end, as they are built (not moved later).
         if part_body_bytes >= PART_BODY_BYTES {
-            parts.push(Mutex::new(new_part(&mut part)));
+            close_part(&mut parts, &mut part);
             part_body_bytes = 0;
         }
         if since_batch >= BATCH_PACKETS || body_bytes >= BATCH_BODY_BYTES {
-            if !part.is_empty() {
-                parts.push(Mutex::new(new_part(&mut part)));
-            }
+            close_part(&mut parts, &mut part);
             since_batch = 0;
             body_bytes = 0;
             part_body_bytes = 0;
@@ -287,9 +285,7 @@ fn read(
         }
     }
     reader.finish(&mut part);
-    if !part.is_empty() {
-        parts.push(Mutex::new(part));
-    }
+    close_part(&mut parts, &mut part);
     send(Batch::new(
         parts,
         source.bytes_read(),
@@ -303,11 +299,17 @@ fn read(
     }
 }
 
-/// Takes the items of the part being built, leaving an empty part with room for as many
-/// (parts are alike, so this spares the next one growing a step at a time).
-fn new_part(part: &mut Vec<Item>) -> Vec<Item> {
-    let room = part.len();
-    std::mem::replace(part, Vec::with_capacity(room))
+/// Adds the part being built to the batch's parts, unless it is empty, and starts the next
+/// one with room for as many items (parts are alike, so this spares it growing a step at a
+/// time).
+fn close_part(parts: &mut Vec<Mutex<Vec<Item>>>, part: &mut Vec<Item>) {
+    if !part.is_empty() {
+        let room = part.len();
+        parts.push(Mutex::new(std::mem::replace(
+            part,
+            Vec::with_capacity(room),
+        )));
+    }
 }
 
 /// A parser thread: parses what is left unclaimed of each queued batch.
@@ -436,15 +438,13 @@ mod tests {
             match c {
                 'F' => {
                     part.push(frame(k));
-                    parts.push(Mutex::new(std::mem::take(&mut part)));
+                    close_part(&mut parts, &mut part);
                 }
                 'E' => part.push(Item::PacketEnd),
                 _ => part.push(Item::Diagnostic(Diagnostic::info("d".to_string()))),
             }
         }
-        if !part.is_empty() {
-            parts.push(Mutex::new(part));
-        }
+        close_part(&mut parts, &mut part);
         Batch::new(parts, 0, 0, None)
     }
 

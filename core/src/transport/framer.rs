@@ -197,32 +197,27 @@ impl Framer {
             return false;
         }
         let len = bytes.len() as u64;
-        let passes = match &self.state {
-            State::Body {
-                body: BodyState::Length(left),
-                ..
-            } => len < *left,
-            State::Body {
-                body: BodyState::Chunked(d),
-                ..
-            } => d.data_remaining().is_some_and(|left| len < left),
+        let State::Body { body, .. } = &mut self.state else {
+            return false;
+        };
+        // Taken off what the framing still expects, when the bytes lie wholly inside it
+        // (the Dechunker checks that itself).
+        let taken = match body {
+            BodyState::Length(left) if len < *left => {
+                *left -= len;
+                true
+            }
+            BodyState::Chunked(d) => d.skip_data(len),
             _ => false,
         };
-        if !passes {
+        if !taken {
             return false;
         }
         let ts_end = self.ts_at(self.buf_off.saturating_add(len).saturating_sub(1));
         let max_body = self.limits.max_body;
-        let State::Body { msg, body } = &mut self.state else {
+        let State::Body { msg, .. } = &mut self.state else {
             return false;
         };
-        match body {
-            BodyState::Length(left) => *left -= len,
-            BodyState::Chunked(d) => {
-                d.skip_data(len);
-            }
-            BodyState::UntilClose => return false,
-        }
         msg.append(bytes, max_body);
         msg.ts_end = ts_end;
         self.buf_off = self.buf_off.saturating_add(len);
