@@ -24,7 +24,6 @@ fn parse(dir: &str, name: &str) -> Document {
 /// The first element (document order) named `{ns}local`.
 fn find(doc: &Document, ns: &str, local: &str) -> NodeId {
     doc.descendants(Document::DOCUMENT)
-        .into_iter()
         .find(|&n| doc.element(n).is_some_and(|e| e.name.is(Some(ns), local)))
         .unwrap_or_else(|| panic!("no {{{ns}}}{local}"))
 }

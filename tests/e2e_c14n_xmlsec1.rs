@@ -313,7 +313,6 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> &'a str {
 /// The element named Target in TARGET_NS.
 fn target(doc: &Document) -> usize {
     doc.descendants(Document::DOCUMENT)
-        .into_iter()
         .find(|&n| {
             doc.element(n)
                 .is_some_and(|e| e.name.is(Some(TARGET_NS), "Target"))

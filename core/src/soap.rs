@@ -428,7 +428,6 @@ pub(crate) fn child_elements(doc: &Document, id: NodeId) -> impl Iterator<Item =
 /// Element descendants of `id` (not `id` itself), in document order.
 pub(crate) fn descendants(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
     doc.descendants(id)
-        .into_iter()
         .filter(move |&d| doc.element(d).is_some())
 }
 

@@ -57,7 +57,7 @@ pub(super) fn sc_version(env: &Envelope, action: Option<&str>) -> Option<ScVersi
         }
     }
     let doc = &env.doc;
-    doc.descendants(env.envelope).into_iter().find_map(|n| {
+    doc.descendants(env.envelope).find_map(|n| {
         let e = doc.element(n)?;
         match e.name.ns.as_deref()? {
             ns::SC_1_3 | ns::TRUST_1_3 => Some(ScVersion::V13),

@@ -127,8 +127,9 @@ impl Analyzer {
     }
 
     /// Messages settled since the last call, in index order.
-    pub fn take_settled(&mut self) -> Vec<Settled> {
-        std::mem::take(&mut self.settled)
+    /// Drained in place, so the list keeps its room for the next ones.
+    pub fn take_settled(&mut self) -> std::vec::Drain<'_, Settled> {
+        self.settled.drain(..)
     }
 
     /// Feeds one captured packet.

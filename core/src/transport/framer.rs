@@ -96,6 +96,13 @@ const BODY_PREALLOCATION: usize = 64 * 1024;
 /// once or twice instead of at every doubling (a 300 KB body was copied four times over),
 /// while a false claim still costs memory only in proportion to real bytes.
 const BODY_GROWTH_FACTOR: usize = 16;
+/// A body of unknown length (chunked, or until close) starts with this much room...
+const UNKNOWN_LENGTH_FIRST_ROOM: usize = 16 * 1024;
+/// ...and grows fourfold while under this size, twofold after: each growth moves the bytes
+/// so far, and doubling from a packet's worth had moved a chunked body's bytes once more in
+/// all (a few per cent of `analyze`). The room stays at most four times what arrived, and
+/// within the body cap.
+const UNKNOWN_LENGTH_FAST_GROWTH_UNTIL: usize = 1024 * 1024;
 
 pub(crate) struct Framer {
     dir: FlowDirection,
@@ -955,7 +962,25 @@ fn append_capped(
     if bytes.len() > room {
         *truncated = true;
     }
-    body.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    let take = &bytes[..bytes.len().min(room)];
+    let needed = body.len() + take.len();
+    if needed > body.capacity() {
+        // A body of unknown length (chunked, or until the connection closes; a
+        // Content-Length body has its room reserved before it gets here).
+        let factor = if body.capacity() < UNKNOWN_LENGTH_FAST_GROWTH_UNTIL {
+            4
+        } else {
+            2
+        };
+        let target = body
+            .capacity()
+            .saturating_mul(factor)
+            .max(UNKNOWN_LENGTH_FIRST_ROOM)
+            .min(max_body)
+            .max(needed);
+        body.reserve_exact(target - body.len());
+    }
+    body.extend_from_slice(take);
 }
 
 fn cap_error(max_body: usize) -> String {

@@ -1307,6 +1307,33 @@ fn chunked_resp(body: &str, chunk_sizes: &[usize]) -> Vec<u8> {
     m
 }
 
+/// A body of unknown length (chunked, or until close) grows in few steps, with room at most
+/// four times the bytes that arrived (past the first 16 KiB), and never past the body cap.
+#[test]
+fn unknown_length_body_room_stays_bounded() {
+    for (total, max_body) in [(300_000usize, 256 * 1024 * 1024), (50_000, 40_000)] {
+        let body: String = (0..total)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let mut f = Feed::with_limits(HttpLimits {
+            max_body,
+            ..HttpLimits::default()
+        });
+        for piece in chunked_resp(&body, &[700, 3000, 1]).chunks(1460) {
+            f.data(S2C, piece, 1);
+        }
+        let kept = total.min(max_body);
+        assert_eq!(f.out.len(), 1);
+        assert_eq!(f.out[0].body, body.as_bytes()[..kept].to_vec());
+        let room = f.out[0].body.capacity();
+        assert!(room <= max_body, "room {room} over the {max_body} cap");
+        assert!(
+            room <= 4 * kept.max(16 * 1024),
+            "room {room} for {kept} bytes"
+        );
+    }
+}
+
 /// Chunked bodies whose segments inside a chunk go straight to the body (not through the
 /// framer's buffer): the same bodies, errors and times at every segmentation, with
 /// pipelined messages, chunks of one byte and larger, and the body cap hit mid-chunk.

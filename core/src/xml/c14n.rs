@@ -633,7 +633,6 @@ mod tests {
             None => Document::DOCUMENT,
             Some(local) => doc
                 .descendants(0)
-                .into_iter()
                 .find(|&n| doc.element(n).is_some_and(|e| e.name.local == local))
                 .unwrap(),
         };

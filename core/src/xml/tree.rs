@@ -206,18 +206,18 @@ impl Document {
     }
 
     /// All nodes below `id` (not `id` itself), in document order. Nodes are stored in document
-    /// order, so a subtree is a contiguous run of ids after its root.
-    pub fn descendants(&self, id: NodeId) -> Vec<NodeId> {
+    /// order, so a subtree is a contiguous run of ids after its root: the run is returned as
+    /// a range, with no list allocated (the message readers walk every message's tree a few
+    /// times).
+    pub fn descendants(&self, id: NodeId) -> std::ops::Range<NodeId> {
         // Node i (> id) is in the subtree iff its parent is `id` or an earlier member of the
         // run, i.e. its parent id is >= `id` while the run is unbroken.
-        let mut out = Vec::new();
-        for i in id.saturating_add(1)..self.nodes.len() {
-            match self.nodes[i].parent {
-                Some(p) if p >= id => out.push(i),
-                _ => break,
-            }
-        }
-        out
+        let first = id.saturating_add(1).min(self.nodes.len());
+        let len = self.nodes[first..]
+            .iter()
+            .position(|n| n.parent.is_none_or(|p| p < id))
+            .unwrap_or(self.nodes.len() - first);
+        first..first + len
     }
 
     /// Whether `ancestor` is a proper ancestor of `node`.
@@ -389,7 +389,11 @@ mod tests {
         assert_eq!(d.text_content(header), "12");
         let desc = d.descendants(header);
         assert_eq!(desc.len(), 5); // x, "1", y, "2", z, and nothing from Body
-        assert!(desc.iter().all(|&n| d.is_ancestor(header, n)));
+        assert!(desc.clone().all(|n| d.is_ancestor(header, n)));
+        // The document node's run is every other node; the last node's run is empty.
+        assert_eq!(d.descendants(Document::DOCUMENT), 1..d.nodes.len());
+        assert!(d.descendants(d.nodes.len() - 1).is_empty());
+        assert!(d.descendants(d.nodes.len() + 7).is_empty());
         let y = d.children_elements(header)[1];
         let ns = d.in_scope_namespaces(y);
         assert_eq!(
