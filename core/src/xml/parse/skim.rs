@@ -66,135 +66,149 @@ impl<'s> Builder<'s> {
             let rest = b.get(lt..).unwrap_or_default();
             let find =
                 |pat: &[u8], at: usize| memchr::memmem::find(b.get(at..)?, pat).map(|k| at + k);
-            if rest.starts_with(b"</") {
-                // The usual end tag, `</name>` exactly as the start tag wrote it, is matched
-                // in place; anything else (space before `>`, a mismatch) takes the full path
-                // below, which reports it.
-                let n = name.len();
-                if rest.get(2 + n) == Some(&b'>') && same_bytes(&rest[2..2 + n], name.as_bytes()) {
+            // Dispatched on the byte after `<`: a start tag, the usual case, is known after
+            // one test instead of failing four prefix comparisons.
+            match rest.get(1) {
+                Some(b'/') => {
+                    // The usual end tag, `</name>` exactly as the start tag wrote it, is matched
+                    // in place; anything else (space before `>`, a mismatch) takes the full path
+                    // below, which reports it.
+                    let n = name.len();
+                    if rest.get(2 + n) == Some(&b'>')
+                        && same_bytes(&rest[2..2 + n], name.as_bytes())
+                    {
+                        open.pop();
+                        self.scopes.truncate(scope_mark);
+                        i = lt + 3 + n;
+                        continue;
+                    }
+                    let Some(gt) = find_byte3(b'>', b'>', b'>', rest).map(|k| lt + k) else {
+                        return Err(self.err(lt, syntax("end tag not closed")));
+                    };
+                    let found = trim_xml_space_end(slice(src, lt + 2, gt));
+                    if found != name {
+                        return Err(self.err(
+                            lt,
+                            XmlErrorKind::MismatchedTag {
+                                expected: name.to_owned(),
+                                found: found.to_owned(),
+                            },
+                        ));
+                    }
                     open.pop();
                     self.scopes.truncate(scope_mark);
-                    i = lt + 3 + n;
-                    continue;
+                    i = gt + 1;
                 }
-                let Some(gt) = find_byte3(b'>', b'>', b'>', rest).map(|k| lt + k) else {
-                    return Err(self.err(lt, syntax("end tag not closed")));
-                };
-                let found = trim_xml_space_end(slice(src, lt + 2, gt));
-                if found != name {
-                    return Err(self.err(
-                        lt,
-                        XmlErrorKind::MismatchedTag {
-                            expected: name.to_owned(),
-                            found: found.to_owned(),
-                        },
-                    ));
-                }
-                open.pop();
-                self.scopes.truncate(scope_mark);
-                i = gt + 1;
-            } else if rest.starts_with(b"<!--") {
-                let Some(close) = find(b"--", lt + 4) else {
-                    return Err(self.err(lt, syntax("comment not closed")));
-                };
-                if b.get(close + 2) != Some(&b'>') {
-                    return Err(self.err(close, syntax("'--' is not allowed in a comment")));
-                }
-                i = close + 3;
-            } else if rest.starts_with(b"<![CDATA[") {
-                let Some(close) = find(b"]]>", lt + 9) else {
-                    return Err(self.err(lt, syntax("CDATA section not closed")));
-                };
-                i = close + 3;
-            } else if rest.starts_with(b"<?") {
-                let Some(close) = find(b"?>", lt + 2) else {
-                    return Err(self.err(lt, syntax("processing instruction not closed")));
-                };
-                let body = slice(src, lt + 2, close);
-                let target = &body[..body.find(is_xml_space).unwrap_or(body.len())];
-                check_name(target).map_err(|k| self.err(lt + 2, k))?;
-                if target.eq_ignore_ascii_case("xml") {
-                    return Err(self.err(
-                        lt,
-                        syntax("processing instruction target 'xml' is reserved"),
-                    ));
-                }
-                i = close + 2;
-            } else if rest.starts_with(b"<!") {
-                return Err(self.err(lt, syntax("markup declaration not allowed in content")));
-            } else {
-                known.follow(self.scopes.generation);
-                // A start tag repeating a name met before under the same bindings: only the
-                // depth is left to check.
-                if let Some((raw_name, empty)) = known.tag_at(b, lt + 1) {
-                    if self.stack.len() + open.len() >= self.limits.max_depth {
-                        return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
+                Some(b'!') if rest.starts_with(b"<!--") => {
+                    let Some(close) = find(b"--", lt + 4) else {
+                        return Err(self.err(lt, syntax("comment not closed")));
+                    };
+                    if b.get(close + 2) != Some(&b'>') {
+                        return Err(self.err(close, syntax("'--' is not allowed in a comment")));
                     }
-                    let name_end = lt + 1 + raw_name.len();
-                    if !empty {
-                        open.push((raw_name, lt, self.scopes.mark()));
-                    }
-                    i = name_end + if empty { 2 } else { 1 };
-                    continue;
+                    i = close + 3;
                 }
-                if let Some(tag) = bare_tag(b, lt + 1) {
-                    // `<name>` / `<name/>` with an ASCII QName and no attributes, the bulk of
-                    // a data payload: no declarations to bind and nothing more to check than
-                    // the depth and the prefix, so it skips the general scan. An undeclared
-                    // or reserved prefix takes the general path, which reports it.
-                    let raw_name = slice(src, lt + 1, tag.name_end);
-                    // Some(wanted) once the name resolved (None: the general path reports).
-                    let resolved = self.bare_tag_namespace(src, lt + 1, &tag).map(|ns| {
-                        let local = slice(src, tag.colon.map_or(lt + 1, |c| c + 1), tag.name_end);
-                        self.wanted.is_some_and(|w| w(ns, local))
-                    });
-                    if let Some(wanted) = resolved {
+                Some(b'!') if rest.starts_with(b"<![CDATA[") => {
+                    let Some(close) = find(b"]]>", lt + 9) else {
+                        return Err(self.err(lt, syntax("CDATA section not closed")));
+                    };
+                    i = close + 3;
+                }
+                Some(b'?') => {
+                    let Some(close) = find(b"?>", lt + 2) else {
+                        return Err(self.err(lt, syntax("processing instruction not closed")));
+                    };
+                    let body = slice(src, lt + 2, close);
+                    let target = &body[..body.find(is_xml_space).unwrap_or(body.len())];
+                    check_name(target).map_err(|k| self.err(lt + 2, k))?;
+                    if target.eq_ignore_ascii_case("xml") {
+                        return Err(self.err(
+                            lt,
+                            syntax("processing instruction target 'xml' is reserved"),
+                        ));
+                    }
+                    i = close + 2;
+                }
+                Some(b'!') => {
+                    return Err(self.err(lt, syntax("markup declaration not allowed in content")));
+                }
+                _ => {
+                    known.follow(self.scopes.generation);
+                    // A start tag repeating a name met before under the same bindings: only the
+                    // depth is left to check.
+                    if let Some((raw_name, empty)) = known.tag_at(b, lt + 1) {
                         if self.stack.len() + open.len() >= self.limits.max_depth {
                             return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
                         }
-                        if wanted {
-                            return Err(self.want_restart(lt));
-                        }
-                        known.insert(raw_name);
-                        self.skipped_any = true;
-                        if !tag.empty {
+                        let name_end = lt + 1 + raw_name.len();
+                        if !empty {
                             open.push((raw_name, lt, self.scopes.mark()));
                         }
-                        i = tag.name_end + if tag.empty { 2 } else { 1 };
+                        i = name_end + if empty { 2 } else { 1 };
                         continue;
                     }
-                }
-                let Some(gt) = tag_end(b, lt + 1) else {
-                    return Err(self.err(lt, syntax("start tag not closed")));
-                };
-                let empty = gt > lt + 1 && b.get(gt - 1) == Some(&b'/');
-                if self.stack.len() + open.len() >= self.limits.max_depth {
-                    return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
-                }
-                let tag = slice(src, lt, gt + 1);
-                known_tags.follow(self.scopes.generation);
-                // A tag written exactly as one already accepted under the same bindings.
-                if let Some(raw_name) = known_tags.get(tag) {
-                    if !empty {
-                        open.push((raw_name, lt, self.scopes.mark()));
+                    if let Some(tag) = bare_tag(b, lt + 1) {
+                        // `<name>` / `<name/>` with an ASCII QName and no attributes, the bulk of
+                        // a data payload: no declarations to bind and nothing more to check than
+                        // the depth and the prefix, so it skips the general scan. An undeclared
+                        // or reserved prefix takes the general path, which reports it.
+                        let raw_name = slice(src, lt + 1, tag.name_end);
+                        // Some(wanted) once the name resolved (None: the general path reports).
+                        let resolved = self.bare_tag_namespace(src, lt + 1, &tag).map(|ns| {
+                            let local =
+                                slice(src, tag.colon.map_or(lt + 1, |c| c + 1), tag.name_end);
+                            self.wanted.is_some_and(|w| w(ns, local))
+                        });
+                        if let Some(wanted) = resolved {
+                            if self.stack.len() + open.len() >= self.limits.max_depth {
+                                return Err(
+                                    self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth))
+                                );
+                            }
+                            if wanted {
+                                return Err(self.want_restart(lt));
+                            }
+                            known.insert(raw_name);
+                            self.skipped_any = true;
+                            if !tag.empty {
+                                open.push((raw_name, lt, self.scopes.mark()));
+                            }
+                            i = tag.name_end + if tag.empty { 2 } else { 1 };
+                            continue;
+                        }
+                    }
+                    let Some(gt) = tag_end(b, lt + 1) else {
+                        return Err(self.err(lt, syntax("start tag not closed")));
+                    };
+                    let empty = gt > lt + 1 && b.get(gt - 1) == Some(&b'/');
+                    if self.stack.len() + open.len() >= self.limits.max_depth {
+                        return Err(self.err(lt, XmlErrorKind::TooDeep(self.limits.max_depth)));
+                    }
+                    let tag = slice(src, lt, gt + 1);
+                    known_tags.follow(self.scopes.generation);
+                    // A tag written exactly as one already accepted under the same bindings.
+                    if let Some(raw_name) = known_tags.get(tag) {
+                        if !empty {
+                            open.push((raw_name, lt, self.scopes.mark()));
+                        }
+                        i = gt + 1;
+                        continue;
+                    }
+                    let body_end = if empty { gt - 1 } else { gt };
+                    let raw_name = scan_tag(src, lt + 1, body_end, &mut attrs)
+                        .map_err(|(at, k)| self.err(at, k))?;
+                    let mark = self.scopes.mark();
+                    self.check_skipped_tag(lt, raw_name, &attrs)?;
+                    if self.scopes.mark() == mark {
+                        known_tags.insert(tag, raw_name);
+                    }
+                    if empty {
+                        self.scopes.truncate(mark);
+                    } else {
+                        open.push((raw_name, lt, mark));
                     }
                     i = gt + 1;
-                    continue;
                 }
-                let body_end = if empty { gt - 1 } else { gt };
-                let raw_name = scan_tag(src, lt + 1, body_end, &mut attrs)
-                    .map_err(|(at, k)| self.err(at, k))?;
-                let mark = self.scopes.mark();
-                self.check_skipped_tag(lt, raw_name, &attrs)?;
-                if self.scopes.mark() == mark {
-                    known_tags.insert(tag, raw_name);
-                }
-                if empty {
-                    self.scopes.truncate(mark);
-                } else {
-                    open.push((raw_name, lt, mark));
-                }
-                i = gt + 1;
             }
         }
         Ok(i)
