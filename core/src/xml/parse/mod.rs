@@ -1675,6 +1675,7 @@ mod tests {
         for len in [0usize, 1, 60, 63, 64, 65, 127, 128, 129, 200] {
             for at in 0..len.max(1) {
                 for (bad, code) in [
+                    ("\u{0}", 0u32),
                     ("\u{1}", 1u32),
                     ("\u{1f}", 0x1f),
                     ("\u{fffe}", 0xfffe),
