@@ -14,8 +14,12 @@
 //! 5. breaks the time down by pipeline stage in process (`stages.rs`), so a slow figure can
 //!    be pinned on a stage.
 //!
+//! The tools take turns: each round runs wcfscope `WCFSCOPE_BENCH_RUNS` times, then tshark
+//! once; each tool's best run over all rounds is compared (and each round's ratio printed).
+//!
 //! Environment: `WCFSCOPE_BENCH_MB` (capture size, default 220), `WCFSCOPE_BENCH_RUNS`
-//! (runs of wcfscope, best one reported, default 3), `WCFSCOPE_BENCH_SKIP_TSHARK=1`
+//! (runs of wcfscope per round, default 3), `WCFSCOPE_BENCH_ROUNDS` (default 2),
+//! `WCFSCOPE_BENCH_SKIP_TSHARK=1`
 //! (profiling iterations), `WCFSCOPE_BENCH_SKIP_STAGES=1`, `WCFSCOPE_BENCH_FILE` (measure an
 //! existing capture instead).
 
@@ -43,6 +47,7 @@ fn main() {
 }
 
 /// Wall seconds, CPU seconds (user + system) and peak resident set (KiB) of one child.
+#[derive(Clone)]
 struct Measured {
     secs: f64,
     cpu_secs: f64,
@@ -95,41 +100,60 @@ fn run() -> Result<(), String> {
     warm(&file)?;
     let wcfscope = env!("CARGO_BIN_EXE_wcfscope");
     let runs = env_u64("WCFSCOPE_BENCH_RUNS", 3).max(1);
+    let rounds = env_u64("WCFSCOPE_BENCH_ROUNDS", 2).max(1);
+    let skip_tshark = std::env::var_os("WCFSCOPE_BENCH_SKIP_TSHARK").is_some();
+    let analyze = |extra: &[&str]| -> Result<Measured, String> {
+        measure(
+            Command::new(wcfscope)
+                .arg("analyze")
+                .arg(&file)
+                .args(["--format", "json", "--out", "/dev/null"])
+                .args(extra),
+        )
+    };
+    // The tools take turns, round after round, and each keeps its best run: the VM's speed
+    // drifts over minutes (and is lowest right after a build), so both tools sample the
+    // same phases instead of wcfscope's sub-second runs all falling in one of them.
     let mut ours: Option<Measured> = None;
-    for i in 0..runs {
-        let m = measure(Command::new(wcfscope).arg("analyze").arg(&file).args([
-            "--format",
-            "json",
-            "--out",
-            "/dev/null",
-        ]))?;
-        print_run(&format!("wcfscope analyze  run {}", i + 1), &m, mb);
-        if ours.as_ref().is_none_or(|b| m.secs < b.secs) {
-            ours = Some(m);
+    let mut one_thread: Option<Measured> = None;
+    let mut theirs: Option<Measured> = None;
+    let keep_best = |best: &mut Option<Measured>, m: Measured| {
+        if best.as_ref().is_none_or(|b| m.secs < b.secs) {
+            *best = Some(m);
+        }
+    };
+    for round in 1..=rounds {
+        let mut round_best: Option<Measured> = None;
+        for i in 1..=runs {
+            let m = analyze(&[])?;
+            print_run(&format!("round {round} wcfscope analyze  run {i}"), &m, mb);
+            keep_best(&mut round_best, m.clone());
+            keep_best(&mut ours, m);
+        }
+        if round == 1 {
+            let m = analyze(&["--threads", "1"])?;
+            print_run(&format!("round {round} wcfscope --threads 1 "), &m, mb);
+            keep_best(&mut one_thread, m);
+        }
+        if !skip_tshark {
+            let m = measure(
+                Command::new("tshark")
+                    .arg("-r")
+                    .arg(&file)
+                    .args(["-Y", "xml"]),
+            )?;
+            print_run(&format!("round {round} tshark -Y xml      "), &m, mb);
+            if let Some(best) = &round_best {
+                println!(
+                    "round {round} ratio             {:7.1} x (this round's best against its tshark run)",
+                    m.secs / best.secs
+                );
+            }
+            keep_best(&mut theirs, m);
         }
     }
     let ours = ours.ok_or("no run")?;
-    let one_thread = measure(Command::new(wcfscope).arg("analyze").arg(&file).args([
-        "--format",
-        "json",
-        "--out",
-        "/dev/null",
-        "--threads",
-        "1",
-    ]))?;
-    print_run("wcfscope --threads 1 ", &one_thread, mb);
-    let theirs = if std::env::var_os("WCFSCOPE_BENCH_SKIP_TSHARK").is_some() {
-        None
-    } else {
-        let m = measure(
-            Command::new("tshark")
-                .arg("-r")
-                .arg(&file)
-                .args(["-Y", "xml"]),
-        )?;
-        print_run("tshark -Y xml     run 1", &m, mb);
-        Some(m)
-    };
+    let one_thread = one_thread.ok_or("no run")?;
     println!();
     println!("capture          {} ({:.1} MB)", file.display(), mb);
     let summary = |name: &str, m: &Measured| {
