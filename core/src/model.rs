@@ -22,21 +22,26 @@ impl Timestamp {
     }
     /// RFC 3339, microsecond precision, `Z` suffix: `2024-05-01T10:00:00.123456Z`.
     pub fn to_rfc3339(self) -> String {
-        match self.rfc3339_digits() {
-            Some(text) => text.as_str().to_owned(),
-            None => self.to_rfc3339_general(),
-        }
+        self.rfc3339_text().as_str().to_owned()
     }
 
-    /// [`Timestamp::to_rfc3339`] for years 0 to 9999, written digit by digit on the stack:
-    /// every message of a report has one, and `format!` cost about 3,600 instructions each
-    /// (1 % of `analyze`). None for other years, which the general path writes.
-    fn rfc3339_digits(self) -> Option<Rfc3339Text> {
+    /// [`Timestamp::to_rfc3339`]'s text, written digit by digit on the stack: every message
+    /// of a report has one, and `format!` cost about 3,600 instructions each (1 % of
+    /// `analyze`). Every `i64` of nanoseconds (years 1677 to 2262) has digits; the
+    /// `@…ns` form is kept for a date the calendar library would refuse.
+    fn rfc3339_text(self) -> Rfc3339Text {
+        self.rfc3339_digits().map_or_else(
+            || Rfc3339Text::Other(format!("@{}ns", self.0)),
+            Rfc3339Text::Digits,
+        )
+    }
+
+    fn rfc3339_digits(self) -> Option<[u8; 27]> {
         let secs = self.0.div_euclid(1_000_000_000);
         let micros = self.0.rem_euclid(1_000_000_000) / 1000;
         let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
         let year = u32::try_from(t.year()).ok().filter(|&y| y <= 9999)?;
-        let mut text = Rfc3339Text(*b"0000-00-00T00:00:00.000000Z");
+        let mut text = *b"0000-00-00T00:00:00.000000Z";
         let fields: [(usize, usize, u32); 7] = [
             (0, 4, year),
             (5, 2, u32::from(u8::from(t.month()))),
@@ -47,7 +52,7 @@ impl Timestamp {
             (20, 6, u32::try_from(micros).ok()?),
         ];
         for (at, width, mut value) in fields {
-            for slot in text.0[at..at + width].iter_mut().rev() {
+            for slot in text[at..at + width].iter_mut().rev() {
                 // `value % 10` is a single decimal digit.
                 *slot = b'0' + (value % 10) as u8;
                 value /= 10;
@@ -56,23 +61,6 @@ impl Timestamp {
         Some(text)
     }
 
-    fn to_rfc3339_general(self) -> String {
-        let secs = self.0.div_euclid(1_000_000_000);
-        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
-        match time::OffsetDateTime::from_unix_timestamp(secs) {
-            Ok(t) => format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                micros
-            ),
-            Err(_) => format!("@{}ns", self.0),
-        }
-    }
     /// Parses an xsd:dateTime as WS-Security Timestamps carry it (`2024-01-01T00:00:00.123Z`,
     /// or with a numeric offset). Returns None for anything else.
     pub fn parse_xsd_datetime(s: &str) -> Option<Self> {
@@ -84,31 +72,32 @@ impl Timestamp {
     }
 }
 
-/// `YYYY-MM-DDThh:mm:ss.ffffffZ`, ASCII digits only.
-struct Rfc3339Text([u8; 27]);
+/// A timestamp's report text: `YYYY-MM-DDThh:mm:ss.ffffffZ` in ASCII digits, or another
+/// form for a date without them.
+enum Rfc3339Text {
+    Digits([u8; 27]),
+    Other(String),
+}
 
 impl Rfc3339Text {
     fn as_str(&self) -> &str {
-        // Only ASCII was written; the fallback is never taken.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        match self {
+            // Only ASCII digits and separators were written; the fallback is never taken.
+            Rfc3339Text::Digits(d) => std::str::from_utf8(d).unwrap_or_default(),
+            Rfc3339Text::Other(s) => s,
+        }
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.rfc3339_digits() {
-            Some(text) => f.write_str(text.as_str()),
-            None => f.write_str(&self.to_rfc3339_general()),
-        }
+        f.write_str(self.rfc3339_text().as_str())
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.rfc3339_digits() {
-            Some(text) => s.serialize_str(text.as_str()),
-            None => s.serialize_str(&self.to_rfc3339_general()),
-        }
+        s.serialize_str(self.rfc3339_text().as_str())
     }
 }
 
@@ -503,8 +492,28 @@ pub struct SecurityStep {
 mod tests {
     use super::*;
 
-    /// The digit-by-digit text equals `format!`'s (the general path) over the whole range
-    /// of nanosecond timestamps (years 1677 to 2262).
+    /// The report's timestamp text as `format!` writes it (the implementation before the
+    /// digit-by-digit one), as the reference.
+    fn formatted(ns: i64) -> String {
+        let secs = ns.div_euclid(1_000_000_000);
+        let micros = ns.rem_euclid(1_000_000_000) / 1000;
+        match time::OffsetDateTime::from_unix_timestamp(secs) {
+            Ok(t) => format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                micros
+            ),
+            Err(_) => format!("@{ns}ns"),
+        }
+    }
+
+    /// The digit-by-digit text equals `format!`'s over the whole range of nanosecond
+    /// timestamps (years 1677 to 2262).
     #[test]
     fn rfc3339_digits_match_the_formatted_text() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -531,7 +540,7 @@ mod tests {
         }
         for ns in cases {
             let t = Timestamp(ns);
-            let general = t.to_rfc3339_general();
+            let general = formatted(ns);
             assert_eq!(t.to_rfc3339(), general, "{ns}");
             assert_eq!(t.to_string(), general, "{ns}");
             assert_eq!(
@@ -539,8 +548,8 @@ mod tests {
                 serde_json::to_string(&general).unwrap(),
                 "{ns}"
             );
-            if let Some(text) = t.rfc3339_digits() {
-                assert_eq!(text.as_str().len(), 27, "{ns}");
+            if let Rfc3339Text::Digits(_) = t.rfc3339_text() {
+                assert_eq!(t.rfc3339_text().as_str().len(), 27, "{ns}");
             }
         }
         assert_eq!(

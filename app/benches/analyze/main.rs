@@ -47,7 +47,6 @@ fn main() {
 }
 
 /// Wall seconds, CPU seconds (user + system) and peak resident set (KiB) of one child.
-#[derive(Clone)]
 struct Measured {
     secs: f64,
     cpu_secs: f64,
@@ -112,7 +111,7 @@ fn run() -> Result<(), String> {
         )
     };
     // The tools take turns, round after round, and each keeps its best run: the VM's speed
-    // drifts over minutes (and is lowest right after a build), so both tools sample the
+    // on two cores drifts between phases of a minute or more, so both tools sample the
     // same phases instead of wcfscope's sub-second runs all falling in one of them.
     let mut ours: Option<Measured> = None;
     let mut one_thread: Option<Measured> = None;
@@ -123,17 +122,17 @@ fn run() -> Result<(), String> {
         }
     };
     for round in 1..=rounds {
-        let mut round_best: Option<Measured> = None;
+        let mut round_best = f64::INFINITY;
         for i in 1..=runs {
             let m = analyze(&[])?;
             print_run(&format!("round {round} wcfscope analyze  run {i}"), &m, mb);
-            keep_best(&mut round_best, m.clone());
+            round_best = round_best.min(m.secs);
             keep_best(&mut ours, m);
         }
         if round == 1 {
             let m = analyze(&["--threads", "1"])?;
             print_run(&format!("round {round} wcfscope --threads 1 "), &m, mb);
-            keep_best(&mut one_thread, m);
+            one_thread = Some(m);
         }
         if !skip_tshark {
             let m = measure(
@@ -143,12 +142,10 @@ fn run() -> Result<(), String> {
                     .args(["-Y", "xml"]),
             )?;
             print_run(&format!("round {round} tshark -Y xml      "), &m, mb);
-            if let Some(best) = &round_best {
-                println!(
-                    "round {round} ratio             {:7.1} x (this round's best against its tshark run)",
-                    m.secs / best.secs
-                );
-            }
+            println!(
+                "round {round} ratio             {:7.1} x (this round's best against its tshark run)",
+                m.secs / round_best
+            );
             keep_best(&mut theirs, m);
         }
     }

@@ -810,7 +810,9 @@ impl Framer {
                 let (cut, mut truncated) = (msg.cut, msg.truncated);
                 let progress = d.feed(
                     avail,
-                    &mut |b: &[u8]| append_capped(&mut sink, b, cut, &mut truncated, max_body),
+                    &mut |b: &[u8]| {
+                        append_capped(&mut sink, b, cut, &mut truncated, max_body, None)
+                    },
                     &mut trailers,
                 );
                 msg.body = sink;
@@ -927,19 +929,13 @@ impl Msg {
 
     fn append(&mut self, bytes: &[u8], max_body: usize) {
         let was = self.truncated;
-        let needed = self.body.len().saturating_add(bytes.len());
-        if let Some(announced) = self.announced {
-            if needed > self.body.capacity() && needed <= announced {
-                let room = announced.min(needed.saturating_mul(BODY_GROWTH_FACTOR));
-                self.body.reserve_exact(room - self.body.len());
-            }
-        }
         append_capped(
             &mut self.body,
             bytes,
             self.cut,
             &mut self.truncated,
             max_body,
+            self.announced,
         );
         if self.truncated && !was {
             self.errors.push(cap_error(max_body));
@@ -948,12 +944,14 @@ impl Msg {
 }
 
 /// Appends body bytes unless a gap already cut the body, stopping at the cap.
+/// `announced` is the Content-Length (capped at the body cap), None for other framings.
 fn append_capped(
     body: &mut Vec<u8>,
     bytes: &[u8],
     cut: bool,
     truncated: &mut bool,
     max_body: usize,
+    announced: Option<usize>,
 ) {
     if cut || *truncated {
         return;
@@ -963,24 +961,36 @@ fn append_capped(
         *truncated = true;
     }
     let take = &bytes[..bytes.len().min(room)];
-    let needed = body.len() + take.len();
-    if needed > body.capacity() {
-        // A body of unknown length (chunked, or until the connection closes; a
-        // Content-Length body has its room reserved before it gets here).
-        let factor = if body.capacity() < UNKNOWN_LENGTH_FAST_GROWTH_UNTIL {
-            4
-        } else {
-            2
-        };
-        let target = body
-            .capacity()
-            .saturating_mul(factor)
-            .max(UNKNOWN_LENGTH_FIRST_ROOM)
-            .min(max_body)
-            .max(needed);
-        body.reserve_exact(target - body.len());
-    }
+    grow_room(body, body.len() + take.len(), announced, max_body);
     body.extend_from_slice(take);
+}
+
+/// Makes room for `needed` bytes of body, in few steps, since each step moves the bytes so
+/// far. A Content-Length body grows to its announced length, but to at most
+/// [`BODY_GROWTH_FACTOR`] times the bytes that arrived (the length is only a claim); a body
+/// of unknown length grows fourfold from [`UNKNOWN_LENGTH_FIRST_ROOM`], twofold past
+/// [`UNKNOWN_LENGTH_FAST_GROWTH_UNTIL`], within the body cap.
+fn grow_room(body: &mut Vec<u8>, needed: usize, announced: Option<usize>, max_body: usize) {
+    if needed <= body.capacity() {
+        return;
+    }
+    let target = match announced {
+        Some(announced) if needed <= announced => {
+            announced.min(needed.saturating_mul(BODY_GROWTH_FACTOR))
+        }
+        _ => {
+            let factor = if body.capacity() < UNKNOWN_LENGTH_FAST_GROWTH_UNTIL {
+                4
+            } else {
+                2
+            };
+            body.capacity()
+                .saturating_mul(factor)
+                .max(UNKNOWN_LENGTH_FIRST_ROOM)
+                .min(max_body)
+        }
+    };
+    body.reserve_exact(target.max(needed) - body.len());
 }
 
 fn cap_error(max_body: usize) -> String {
