@@ -492,27 +492,21 @@ pub struct SecurityStep {
 mod tests {
     use super::*;
 
-    /// The report's timestamp text as `format!` writes it (the implementation before the
-    /// digit-by-digit one), as the reference.
+    /// The report's timestamp text as the `time` crate's own formatter writes it, as an
+    /// independent reference (`@…ns` where it has no date).
     fn formatted(ns: i64) -> String {
-        let secs = ns.div_euclid(1_000_000_000);
-        let micros = ns.rem_euclid(1_000_000_000) / 1000;
-        match time::OffsetDateTime::from_unix_timestamp(secs) {
-            Ok(t) => format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                micros
-            ),
-            Err(_) => format!("@{ns}ns"),
+        let text = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns)).map(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+            ))
+        });
+        match text {
+            Ok(Ok(text)) => text,
+            _ => format!("@{ns}ns"),
         }
     }
 
-    /// The digit-by-digit text equals `format!`'s over the whole range of nanosecond
+    /// The digit-by-digit text equals the reference's over the whole range of nanosecond
     /// timestamps (years 1677 to 2262).
     #[test]
     fn rfc3339_digits_match_the_formatted_text() {
