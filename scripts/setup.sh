@@ -10,6 +10,16 @@ set -euo pipefail
 PACKAGES=(pkg-config make gcc libssl-dev openssl libpcap-dev xmlsec1 python3-lxml tshark
           xvfb mesa-vulkan-drivers libxkbcommon-x11-0 libgl1 libegl1 imagemagick time)
 
+# A clean `make test` needs about 3.5 GB for target/. Say so up front: a full disk shows up
+# much later as a linker crash (SIGBUS), far from its cause.
+target_dir="${CARGO_TARGET_DIR:-target}"
+probe_dir="$target_dir"
+[ -d "$probe_dir" ] || probe_dir="."
+free_kb=$(df -Pk "$probe_dir" 2>/dev/null | awk 'NR == 2 { print $4 }')
+if [ -n "${free_kb:-}" ] && [ "$free_kb" -lt $((4 * 1024 * 1024)) ]; then
+  echo "setup: warning: only $((free_kb / 1024)) MB free for $target_dir; a clean build and test needs about 3.5 GB" >&2
+fi
+
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "setup: not a Debian/Ubuntu system; install the equivalents of: ${PACKAGES[*]} (see README)" >&2
   exit 0
