@@ -186,3 +186,201 @@ fn threads_option_changes_nothing_in_the_report() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
 }
+
+/// A capture of `calls` HTTP SOAP exchanges on one connection, written as pcapng.
+fn many_exchanges_capture(calls: usize) -> Vec<u8> {
+    use wcfscope_core::synth::pcap::{write_pcapng, Dir, Endpoint, TcpConn};
+    let client = Endpoint {
+        mac: [2, 0, 0, 0, 0, 1],
+        ip: "10.0.0.1".parse().unwrap(),
+        port: 50000,
+    };
+    let server = Endpoint {
+        mac: [2, 0, 0, 0, 0, 2],
+        ip: "10.0.0.2".parse().unwrap(),
+        port: 8080,
+    };
+    let mut conn = TcpConn::new(client, server, 1000, 9000);
+    let mut packets = Vec::new();
+    let mut t = conn.handshake(&mut packets, 1_700_000_000_000_000_000);
+    for n in 0..calls {
+        let body = format!(
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>\
+             <Add xmlns=\"http://tempuri.org/\"><a>{n}</a><b>1</b></Add></s:Body></s:Envelope>"
+        );
+        let request = format!(
+            "POST /calc HTTP/1.1\r\nHost: s\r\nContent-Type: application/soap+xml; \
+             charset=utf-8; action=\"http://tempuri.org/Add\"\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        t = conn.send(&mut packets, t, Dir::ToServer, request.as_bytes());
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml; charset=utf-8\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        t = conn.send(&mut packets, t, Dir::ToClient, response.as_bytes());
+    }
+    conn.close(&mut packets, t);
+    write_pcapng(&packets)
+}
+
+/// `wcfscope analyze … | head`: when the reader closes the pipe early, wcfscope stops
+/// reading the capture and exits 0 without an error message, in both formats.
+#[cfg(unix)]
+#[test]
+fn a_reader_closing_the_pipe_early_ends_the_run_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("many.pcapng");
+    // 6,000 messages: far more report in either format than a pipe holds (64 KiB on
+    // Linux), so the writes after the close really fail.
+    std::fs::write(&capture, many_exchanges_capture(3000)).unwrap();
+
+    // The whole report (text, the smaller format), for scale.
+    let full = wcfscope().arg("analyze").arg(&capture).output().unwrap();
+    assert_eq!(full.status.code(), Some(0));
+    assert!(full.stdout.len() > 4 * 65536, "{}", full.stdout.len());
+
+    for format in ["text", "json"] {
+        let mut child = wcfscope()
+            .arg("analyze")
+            .arg(&capture)
+            .args(["--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 100];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {err}");
+        assert!(err.is_empty(), "{format}: {err}");
+    }
+}
+
+/// Any other write error is reported and fails the run: a full disk must not pass for a
+/// complete report.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_report_that_cannot_be_written_fails_with_the_reason() {
+    let out = wcfscope()
+        .arg("analyze")
+        .arg(repo_root().join("captures/demo-calculator.pcapng"))
+        .args(["--out", "/dev/full"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write the report"), "{err}");
+}
+
+/// `wcfscope analyze` with the report as JSON, the input given as `input` (a path or
+/// `-`) and `stdin_bytes` fed to standard input.
+fn analyze_json_with_stdin(input: &str, stdin_bytes: Vec<u8>) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = wcfscope()
+        .args(["analyze", input, "--format", "json"])
+        .current_dir(repo_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Written from another thread: the report fills the stdout pipe meanwhile.
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&stdin_bytes);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{input}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A capture piped in (`tcpdump -w - | wcfscope analyze -`, or `/dev/stdin`) gives the same
+/// messages, streams and diagnostics as the file: the bytes read to tell the format are
+/// not lost, as they were when the path was opened twice.
+#[test]
+fn a_capture_on_standard_input_or_a_pipe_path_is_analysed_like_the_file() {
+    let path = "captures/demo-calculator.pcapng";
+    let bytes = std::fs::read(repo_root().join(path)).unwrap();
+    let from_file = wcfscope()
+        .args(["analyze", path, "--format", "json"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert_eq!(from_file.status.code(), Some(0));
+    let from_file: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    assert!(!from_file["messages"].as_array().unwrap().is_empty());
+
+    let mut inputs = vec!["-"];
+    if cfg!(target_os = "linux") {
+        inputs.push("/dev/stdin");
+    }
+    for input in inputs {
+        let piped = analyze_json_with_stdin(input, bytes.clone());
+        for field in ["messages", "streams", "sessions", "diagnostics"] {
+            assert_eq!(piped[field], from_file[field], "{input}: {field}");
+        }
+        let capture = &piped["capture"];
+        assert_eq!(
+            capture["packets"], from_file["capture"]["packets"],
+            "{input}"
+        );
+        assert_eq!(capture["format"], from_file["capture"]["format"], "{input}");
+    }
+    let piped = analyze_json_with_stdin("-", bytes);
+    assert_eq!(piped["capture"]["path"], "standard input");
+}
+
+/// One SOAP message piped in is a one-message capture, as the .xml file is.
+#[test]
+fn an_xml_message_on_standard_input_is_analysed() {
+    let xml = b"<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+                xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header>\
+                <a:Action s:mustUnderstand=\"1\">http://tempuri.org/ICalculator/Add</a:Action>\
+                </s:Header><s:Body><Add xmlns=\"http://tempuri.org/\"/></s:Body></s:Envelope>";
+    let report = analyze_json_with_stdin("-", xml.to_vec());
+    let messages = report["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{report}");
+    assert_eq!(messages[0]["action"], "http://tempuri.org/ICalculator/Add");
+    assert_eq!(report["capture"]["format"], "xml");
+}
+
+/// Garbage on standard input is refused by its name, like a file.
+#[test]
+fn garbage_on_standard_input_is_refused_with_its_first_bytes() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = wcfscope()
+        .args(["analyze", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\x01\x02\x03\x04 not a capture")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("standard input: not a pcap, pcapng or XML file (first bytes 01 02 03 04)"),
+        "{err}"
+    );
+}

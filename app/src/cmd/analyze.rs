@@ -1,18 +1,20 @@
 //! `wcfscope analyze`: the headless report (text timeline or the JSON contract).
 
 use anyhow::Context;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wcfscope_core::analyzer::{AnalyzeError, Options};
 use wcfscope_core::keys::parse_sct_key_arg;
 use wcfscope_core::report::{JsonReportWriter, TextReportWriter};
 
+use super::progress::ProgressLine;
 use super::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A .pcap/.pcapng capture, or one or more .xml files each holding one SOAP envelope.
+    /// A .pcap/.pcapng capture, or one or more .xml files each holding one SOAP envelope;
+    /// `-` reads the capture (or one message) from standard input.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Key to load: PATH[:PASSWORD] (.pfx/.p12, PEM, DER) or hex:HEX.
@@ -63,41 +65,62 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let title = args
         .files
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| wcfscope_core::analyzer::display_name(p))
         .collect::<Vec<_>>()
         .join(", ");
     // Messages are written as they settle, so a capture of any size streams through.
-    let mut writer = match args.format {
-        Format::Json => Writer::Json(JsonReportWriter::begin(out, args.redact_keys)?),
-        Format::Text => Writer::Text(TextReportWriter::begin(out, &title, args.redact_keys)?),
+    let writer = match args.format {
+        Format::Json => JsonReportWriter::begin(out, args.redact_keys).map(Writer::Json),
+        Format::Text => TextReportWriter::begin(out, &title, args.redact_keys).map(Writer::Text),
+    };
+    let mut writer = match writer {
+        Ok(w) => w,
+        Err(e) => return report_write_failed(e),
     };
     let mut write_error = None;
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         usize::from,
     );
+    // On a terminal, a progress line on standard error while a large capture is read;
+    // not when the report itself streams to that terminal, where the two would interleave.
+    let report_on_terminal = args.out.is_none() && std::io::stdout().is_terminal();
+    let mut progress_line = if report_on_terminal {
+        None
+    } else {
+        ProgressLine::on_terminal(&title)
+    };
     let result = wcfscope_core::analyzer::run_on_threads(
         &args.files,
         &options,
         threads,
-        &mut |_| {},
+        &mut |p| {
+            if let Some(line) = &mut progress_line {
+                line.update(p, std::time::Instant::now());
+            }
+        },
         &cancel,
         &mut |mut s| {
             if write_error.is_none() {
                 if let Err(e) = writer.message(&mut s.info) {
                     write_error = Some(e);
+                    // Nobody reads the rest: stop reading the capture.
+                    cancel.store(true, Ordering::Relaxed);
                 }
             }
         },
     );
+    if let Some(line) = &mut progress_line {
+        line.finish();
+    }
     if let Some(e) = write_error {
-        return Err(e).context("cannot write the report");
+        return report_write_failed(e);
     }
     match result {
-        Ok(summary) => {
-            writer.end(&summary).context("cannot write the report")?;
-            Ok(0)
-        }
+        Ok(summary) => match writer.end(&summary) {
+            Ok(()) => Ok(0),
+            Err(e) => report_write_failed(e),
+        },
         Err(AnalyzeError::Unreadable(why)) => {
             // Nothing was written but the report's opening: leave no half file behind.
             drop(writer);
@@ -109,6 +132,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The exit for a report that could not be written. A closed pipe (`wcfscope analyze … |
+/// head`) means the reader has what it wanted: stop quietly with success, as other
+/// command-line tools do; any other error is reported.
+fn report_write_failed(e: std::io::Error) -> anyhow::Result<u8> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Ok(0);
+    }
+    Err(e).context("cannot write the report")
 }
 
 /// Removes a report file left half written, but only a plain file: `--out /dev/null` (or

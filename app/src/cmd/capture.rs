@@ -45,6 +45,7 @@ pub fn run(_args: Args) -> anyhow::Result<u8> {
 #[cfg(feature = "live")]
 pub fn run(args: Args) -> anyhow::Result<u8> {
     use anyhow::Context;
+    use std::io::Write;
     use std::time::{Duration, Instant};
     use wcfscope_core::analyzer::{Analyzer, Options};
     use wcfscope_core::live::{
@@ -98,9 +99,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .duration
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let mut packets = 0u64;
-    let print = |m: &wcfscope_core::model::MessageInfo, format: Format| match format {
-        Format::Json => println!("{}", serde_json::to_string(m).unwrap_or_default()),
-        Format::Text => println!(
+    let mut output_error: Option<std::io::Error> = None;
+    // Messages go to standard output as they settle. A failed write (the reader of a pipe
+    // went away: `wcfscope capture … | head`) ends the capture; println! would panic.
+    let mut stdout = std::io::stdout().lock();
+    let mut print = |m: &wcfscope_core::model::MessageInfo, format: Format| match format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string(m).unwrap_or_default()),
+        Format::Text => writeln!(
+            stdout,
             "#{:<4} {} {:?} {} {:?} {:?}{}",
             m.index,
             m.ts.map(|t| t.to_string()).unwrap_or_default(),
@@ -127,7 +133,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 }
                 analyzer.push_packet(&p);
                 for s in analyzer.take_settled() {
-                    print(&s.info, args.format);
+                    if let Err(e) = print(&s.info, args.format) {
+                        output_error.get_or_insert(e);
+                        capture.request_stop();
+                    }
                 }
                 if args.count.is_some_and(|c| packets >= c) {
                     capture.request_stop();
@@ -150,8 +159,23 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let total = analyzer.message_count();
     // Messages settled only by the end of the capture (e.g. a request never answered).
     let (rest, summary) = analyzer.finish_parts();
-    for s in rest {
-        print(&s.info, args.format);
+    if output_error.is_none() {
+        for s in rest {
+            if let Err(e) = print(&s.info, args.format) {
+                output_error = Some(e);
+                break;
+            }
+        }
+    }
+    // Buffered packets reach the file now, and a failure to write them is an error, not
+    // something a drop would swallow.
+    if let Some(w) = writer {
+        w.into_inner()
+            .flush()
+            .context("cannot write the capture file")?;
+    }
+    if let Some(e) = output_error {
+        return Err(e).context("cannot write the messages");
     }
     eprintln!(
         "wcfscope: {packets} packets, {total} messages, {} sessions",

@@ -6,6 +6,7 @@ pub mod c14n;
 pub mod capture;
 pub mod decrypt;
 pub mod gui;
+pub mod progress;
 pub mod verify;
 
 /// Output format of `analyze` and `capture`.

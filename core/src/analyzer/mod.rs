@@ -7,17 +7,20 @@
 //! settled message to a callback (the CLI streams them out); [`analyze_files`] collects
 //! everything into an [`Analysis`] (the GUI).
 
+mod input;
 mod message;
 mod parallel;
 mod pipeline;
 mod reader;
 
+pub use input::{display_name, STDIN_PATH};
 pub use pipeline::{Analyzer, Settled, Summary};
 
-use crate::capture::{sniff_format, FileSource, SourceEvent};
+use input::Input;
+
+use crate::capture::{FileSource, SourceEvent};
 use crate::model::{CaptureFormat, MessageDetail, MessageInfo, Report, REPORT_VERSION};
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use zeroize::Zeroizing;
 
@@ -178,23 +181,22 @@ pub fn run_on_threads(
     cancel: &AtomicBool,
     on_message: &mut dyn FnMut(Settled),
 ) -> Result<Summary, AnalyzeError> {
-    let first = paths
-        .first()
-        .ok_or_else(|| AnalyzeError::Unreadable("no input file given".into()))?;
-    let formats = paths
-        .iter()
-        .map(|p| sniff_path(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    if formats.iter().all(|f| *f == CaptureFormat::Xml) {
-        return run_xml_files(paths, options, on_message);
+    let [only] = paths else {
+        return run_several_files(paths, options, on_message);
+    };
+    // One input, opened once: it may be a pipe or standard input, which can't be reopened.
+    let input = Input::open(only)?;
+    if input.format == CaptureFormat::Xml {
+        let name = input.name.clone();
+        let bytes = input.read_bounded(MAX_XML_FILE);
+        return run_xml_messages(name.clone(), [(name, bytes)], options, on_message);
     }
-    if paths.len() > 1 {
-        return Err(AnalyzeError::Unreadable(
-            "several files can only be analysed together when each is one .xml SOAP message".into(),
-        ));
-    }
-    let source = FileSource::open(first).map_err(|e| AnalyzeError::Unreadable(e.to_string()))?;
-    let analyzer = Analyzer::new(display_path(first), source.format(), options.clone());
+    let name = input.name.clone();
+    let size = input.size;
+    let source = FileSource::from_reader(name.clone(), input.into_reader())
+        .map_err(|e| AnalyzeError::Unreadable(e.to_string()))?
+        .with_total_bytes(size);
+    let analyzer = Analyzer::new(name.clone(), source.format(), options.clone());
     let (rest, summary) = if threads > 1 {
         parallel::analyze(source, analyzer, threads, on_progress, cancel, on_message)?
     } else {
@@ -207,10 +209,7 @@ pub fn run_on_threads(
             .find(|d| d.level == crate::model::Level::Error)
             .map(|d| d.message.clone())
             .unwrap_or_else(|| "the capture holds no packets".into());
-        return Err(AnalyzeError::Unreadable(format!(
-            "{}: {why}",
-            display_path(first)
-        )));
+        return Err(AnalyzeError::Unreadable(format!("{name}: {why}")));
     }
     for s in rest {
         on_message(s);
@@ -256,28 +255,63 @@ fn analyze_here(
     Ok(analyzer.finish_parts())
 }
 
-fn run_xml_files(
+/// Several files named at once: each must be one .xml SOAP message; they are taken in
+/// order as one conversation.
+fn run_several_files(
     paths: &[PathBuf],
     options: &Options,
     on_message: &mut dyn FnMut(Settled),
 ) -> Result<Summary, AnalyzeError> {
-    let name = paths
+    if paths.is_empty() {
+        return Err(AnalyzeError::Unreadable("no input file given".into()));
+    }
+    // Each file is sniffed and closed here, then read whole in its turn: holding thousands
+    // of message files open at once could run out of file descriptors.
+    for path in paths {
+        if Input::open(path)?.format != CaptureFormat::Xml {
+            return Err(AnalyzeError::Unreadable(
+                "several files can only be analysed together when each is one .xml SOAP message"
+                    .into(),
+            ));
+        }
+    }
+    let title = paths
         .iter()
-        .map(|p| display_path(p))
+        .map(|p| input::display_name(p))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut analyzer = Analyzer::new(name, CaptureFormat::Xml, options.clone());
+    let messages = paths.iter().map(|path| {
+        let name = input::display_name(path);
+        let bytes = Input::open(path)
+            .map_err(|e| e.to_string())
+            .and_then(|input| input.read_bounded(MAX_XML_FILE));
+        (name, bytes)
+    });
+    run_xml_messages(title, messages, options, on_message)
+}
+
+/// .xml message files, each one SOAP envelope (or why it could not be read), taken in
+/// order as one conversation.
+fn run_xml_messages(
+    title: String,
+    messages: impl IntoIterator<Item = (String, Result<Vec<u8>, String>)>,
+    options: &Options,
+    on_message: &mut dyn FnMut(Settled),
+) -> Result<Summary, AnalyzeError> {
+    let mut analyzer = Analyzer::new(title, CaptureFormat::Xml, options.clone());
     let mut errors = Vec::new();
-    for path in paths {
-        match read_bounded(path, MAX_XML_FILE) {
-            Ok(bytes) => analyzer.push_xml_message(&display_path(path), bytes),
+    let mut count = 0;
+    for (name, bytes) in messages {
+        count += 1;
+        match bytes {
+            Ok(bytes) => analyzer.push_xml_message(&name, bytes),
             Err(e) => {
                 errors.push(e.clone());
                 analyzer.push_diagnostic(crate::model::Diagnostic::error(e));
             }
         }
     }
-    if errors.len() == paths.len() {
+    if errors.len() == count {
         return Err(AnalyzeError::Unreadable(errors.join("; ")));
     }
     let (rest, summary) = analyzer.finish_parts();
@@ -316,60 +350,4 @@ impl Summary {
             diagnostics: self.diagnostics,
         }
     }
-}
-
-fn sniff_path(path: &Path) -> Result<CaptureFormat, AnalyzeError> {
-    let mut head = [0u8; 64];
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| AnalyzeError::Unreadable(format!("cannot open {}: {e}", path.display())))?;
-    let mut n = 0;
-    while n < head.len() {
-        match file.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => {
-                return Err(AnalyzeError::Unreadable(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )))
-            }
-        }
-    }
-    if n == 0 {
-        return Err(AnalyzeError::Unreadable(format!(
-            "{}: the file is empty",
-            path.display()
-        )));
-    }
-    sniff_format(&head[..n]).ok_or_else(|| {
-        let magic: Vec<String> = head[..n.min(4)]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        AnalyzeError::Unreadable(format!(
-            "{}: not a pcap, pcapng or XML file (first bytes {})",
-            path.display(),
-            magic.join(" ")
-        ))
-    })
-}
-
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > max {
-        return Err(format!(
-            "{}: larger than {max} bytes, not read",
-            path.display()
-        ));
-    }
-    Ok(bytes)
-}
-
-fn display_path(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -322,6 +322,13 @@ impl FileSource {
         }
     }
 
+    /// The same source, told the size of what it reads (a stream opened elsewhere), for
+    /// progress.
+    pub fn with_total_bytes(mut self, total: Option<u64>) -> FileSource {
+        self.total = total;
+        self
+    }
+
     /// Size of the file, when known (not for arbitrary streams).
     pub fn total_bytes(&self) -> Option<u64> {
         self.total
