@@ -254,5 +254,16 @@ fn copies_made_by_editcap_give_the_same_report() {
             .arg(&original)
             .arg(&ns)));
         assert_eq!(messages_json(&ns), expected, "{name} as nanosecond pcap");
+        // The old patched tcpdumps' variants, with longer record headers: Kuznetsov's and
+        // SuSE 6.3's (magic a1b2cd34, 24- and 28-byte headers), Red Hat 6.1's and Nokia's
+        // (standard magic, 24- and 20-byte headers).
+        for variant in ["modpcap", "suse6_3pcap", "rh6_1pcap", "nokiapcap"] {
+            let copy = dir.path().join(format!("{variant}.pcap"));
+            assert!(ok(std::process::Command::new("editcap")
+                .args(["-F", variant])
+                .arg(&original)
+                .arg(&copy)));
+            assert_eq!(messages_json(&copy), expected, "{name} as {variant}");
+        }
     }
 }

@@ -2,6 +2,14 @@
 //! by the captured bytes. Both byte orders, microsecond (a1b2c3d4) and nanosecond
 //! (a1b23c4d) magic.
 //!
+//! Old patched tcpdumps wrote longer record headers: the standard 16 bytes, then fields of
+//! their own, which are skipped (Wireshark's wiretap/libpcap.c names the variants; editcap
+//! still writes them). Alexey Kuznetsov's Linux patches used the magic a1b2cd34 with 24-byte
+//! headers (`modpcap`), SuSE 6.3 the same magic with 28 (`suse6_3pcap`); Red Hat 6.1 wrote
+//! 24-byte headers and Nokia IPSO 20-byte ones under the standard magic (`rh6_1pcap`,
+//! `nokiapcap`). The file header doesn't say which, so the first records decide
+//! ([`PcapReader::detect_record_header`]).
+//!
 //! Damage handling: a record header is "plausible" when its captured length fits the
 //! snaplen (or [`MAX_RECORD`]) and its fraction-of-second field is in range. A plausible
 //! record is accepted when the bytes after it are the end of the file or another plausible
@@ -18,7 +26,17 @@ use super::{
 use crate::model::{Diagnostic, Timestamp};
 
 const FILE_HEADER: usize = 24;
+/// The standard record header: seconds, fraction, captured and original length.
 const RECORD_HEADER: usize = 16;
+/// Record header sizes to try, first the usual one, under the standard magic (standard,
+/// Red Hat 6.1, Nokia) and under the modified magic a1b2cd34 (Kuznetsov, SuSE 6.3).
+const STANDARD_MAGIC_HEADERS: [usize; 3] = [RECORD_HEADER, 24, 20];
+const MODIFIED_MAGIC_HEADERS: [usize; 2] = [24, 28];
+/// How many records in a row must read cleanly for a header size to be chosen.
+const DETECT_RECORDS: usize = 3;
+/// Look-ahead bound of that check: records beyond it are not waited for (a huge first
+/// record must not make the reader hold several of them at once).
+const DETECT_LOOKAHEAD: usize = 1024 * 1024;
 /// Largest original length believed for a resynchronisation candidate (jumbo frames and
 /// GRO/TSO super-packets are well below this).
 const MAX_CANDIDATE_ORIG: u32 = 1024 * 1024;
@@ -38,6 +56,8 @@ pub(crate) struct PcapReader {
     nanos: bool,
     link: LinkType,
     snaplen: u32,
+    /// Bytes in each record header: 16, or more in the old variants (module documentation).
+    record_header: usize,
     last_ts: Option<Timestamp>,
     done: bool,
 }
@@ -50,11 +70,13 @@ impl PcapReader {
                 reason: format!("pcap file header truncated (needs {FILE_HEADER} bytes)"),
             });
         };
-        let (big, nanos) = match h[0..4] {
-            [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
-            [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
-            [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
-            [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
+        let (big, nanos, modified) = match h[0..4] {
+            [0xa1, 0xb2, 0xc3, 0xd4] => (true, false, false),
+            [0xd4, 0xc3, 0xb2, 0xa1] => (false, false, false),
+            [0xa1, 0xb2, 0x3c, 0x4d] => (true, true, false),
+            [0x4d, 0x3c, 0xb2, 0xa1] => (false, true, false),
+            [0xa1, 0xb2, 0xcd, 0x34] => (true, false, true),
+            [0x34, 0xcd, 0xb2, 0xa1] => (false, false, true),
             _ => {
                 return Err(CaptureError::Invalid {
                     path: name.to_string(),
@@ -73,15 +95,78 @@ impl PcapReader {
             )));
         }
         w.advance(FILE_HEADER);
-        Ok(PcapReader {
+        let mut reader = PcapReader {
             w,
             end,
             nanos,
             link,
             snaplen,
+            record_header: RECORD_HEADER,
             last_ts: None,
             done: false,
-        })
+        };
+        let sizes: &[usize] = if modified {
+            &MODIFIED_MAGIC_HEADERS
+        } else {
+            &STANDARD_MAGIC_HEADERS
+        };
+        reader.detect_record_header(sizes, out);
+        Ok(reader)
+    }
+
+    /// Picks the first of `sizes` (the usual one first) under which the first records read
+    /// cleanly, and says so when it is not the standard 16. When none does (a damaged
+    /// start), the first stays and the damage handling takes over.
+    fn detect_record_header(&mut self, sizes: &[usize], out: &mut Out) {
+        let chosen = sizes
+            .iter()
+            .copied()
+            .find(|&size| self.records_read_cleanly_with(size));
+        let size = chosen
+            .or_else(|| sizes.first().copied())
+            .unwrap_or(RECORD_HEADER);
+        self.record_header = size;
+        if size != RECORD_HEADER {
+            out.diag(Diagnostic::info(format!(
+                "pcap records have {size}-byte headers (a patched tcpdump's variant of the \
+                 format); the {} bytes after the standard 16 are skipped",
+                size - RECORD_HEADER
+            )));
+        }
+    }
+
+    /// Whether the first [`DETECT_RECORDS`] records (or all of them, in a shorter file, at
+    /// least one) have plausible headers under `size`-byte record headers, each with its
+    /// captured length within its original length and its time near the one before, and
+    /// end exactly where the next begins.
+    fn records_read_cleanly_with(&mut self, size: usize) -> bool {
+        self.record_header = size;
+        let mut off = 0;
+        let mut last = None;
+        for read in 0..DETECT_RECORDS {
+            if self.w.at_end(off) || (read > 0 && off > DETECT_LOOKAHEAD) {
+                return read > 0;
+            }
+            let Some(h) = self.header_at(off) else {
+                return false;
+            };
+            let ts = self.ts(&h);
+            if self.problem(&h).is_some() || h.incl > h.orig || !Self::near(ts, last) {
+                return false;
+            }
+            let next = off + size + h.incl as usize;
+            if read > 0 && next > DETECT_LOOKAHEAD {
+                // A plausible header is enough this far ahead.
+                return true;
+            }
+            // (The first record is read whole here, as reading it would anyway.)
+            if self.w.fill(next) < next {
+                return false;
+            }
+            last = Some(ts);
+            off = next;
+        }
+        true
     }
 
     fn frac_limit(&self) -> u32 {
@@ -101,7 +186,7 @@ impl PcapReader {
 
     fn header_at(&mut self, off: usize) -> Option<RecordHeader> {
         let end = self.end;
-        let b = self.w.peek(off, RECORD_HEADER)?;
+        let b = self.w.peek(off, self.record_header)?;
         Some(RecordHeader {
             secs: end.u32(b, 0),
             frac: end.u32(b, 4),
@@ -170,7 +255,7 @@ impl PcapReader {
         if !Self::near(ts, self.last_ts) {
             return false;
         }
-        let next = off + RECORD_HEADER + h.incl as usize;
+        let next = off + self.record_header + h.incl as usize;
         if self.w.at_end(next) {
             // Exactly at the end is fine; a record running past the end is not believed.
             return self.w.fill(next) >= next;
@@ -229,10 +314,11 @@ impl Reader for PcapReader {
             return false;
         }
         let Some(h) = self.header_at(0) else {
-            let left = self.w.fill(RECORD_HEADER);
+            let size = self.record_header;
+            let left = self.w.fill(size);
             out.diag(Diagnostic::warning(format!(
                 "pcap file truncated at byte {}: record header at byte {at} has only {left} of \
-                 {RECORD_HEADER} bytes",
+                 {size} bytes",
                 at + left as u64
             )));
             return false;
@@ -241,7 +327,7 @@ impl Reader for PcapReader {
             self.resync(p, out);
             return !self.done;
         }
-        let len = RECORD_HEADER + h.incl as usize;
+        let len = self.record_header + h.incl as usize;
         let avail = self.w.fill(len);
         if avail < len {
             // Either the file was cut inside this record, or the length is damaged and a real
@@ -286,7 +372,7 @@ impl Reader for PcapReader {
         if self.link.is_supported() {
             let data = self
                 .w
-                .peek(RECORD_HEADER, h.incl as usize)
+                .peek(self.record_header, h.incl as usize)
                 .map(|d| out.packet_data(d));
             out.packet(Packet {
                 number,

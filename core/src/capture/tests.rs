@@ -186,6 +186,75 @@ fn pcap_both_byte_orders_micro_and_nano() {
     }
 }
 
+/// The old patched tcpdumps' pcap variants: extra bytes after each standard record header,
+/// under the magic a1b2cd34 (24 or 28 bytes in all) or the standard one (24 or 20).
+#[test]
+fn pcap_variants_with_longer_record_headers() {
+    for big in [false, true] {
+        for (modified, header) in [(true, 24), (true, 28), (false, 24), (false, 20)] {
+            let mut f = pcap_header(big, false, 1, 65535);
+            if modified {
+                let magic = if big {
+                    [0xa1, 0xb2, 0xcd, 0x34]
+                } else {
+                    [0x34, 0xcd, 0xb2, 0xa1]
+                };
+                f[..4].copy_from_slice(&magic);
+            }
+            let frames: Vec<Vec<u8>> = (1..=4).map(|i| frame(i, 40 + usize::from(i))).collect();
+            for (k, data) in frames.iter().enumerate() {
+                let mut r = pcap_record(big, 1_700_000_000 + k as u32, 250, data, 1514);
+                // The variant's own fields (interface index, protocol, packet type, …) sit
+                // between the standard header and the data.
+                let extra: Vec<u8> = (0..header - 16).map(|b| 0xe0 | b as u8).collect();
+                r.splice(16..16, extra);
+                f.extend(r);
+            }
+            let what = format!("big {big}, modified magic {modified}, {header}-byte headers");
+            let (p, d) = read_all(f);
+            assert_eq!(
+                p.iter().map(|p| p.data.clone()).collect::<Vec<_>>(),
+                frames,
+                "{what}"
+            );
+            assert_eq!(
+                p[3].ts,
+                Some(Timestamp::from_secs_nanos(1_700_000_003, 250_000)),
+                "{what}"
+            );
+            assert_eq!(d.len(), 1, "{what}: {d:?}");
+            assert!(
+                d[0].message.contains(&format!("{header}-byte headers")),
+                "{what}: {}",
+                d[0].message
+            );
+        }
+    }
+}
+
+/// A file with a single record is detected too, and an ordinary file never gets a note.
+#[test]
+fn pcap_variant_detection_on_short_files() {
+    let mut f = pcap_header(false, false, 1, 65535);
+    f[..4].copy_from_slice(&[0x34, 0xcd, 0xb2, 0xa1]);
+    let mut r = pcap_record(false, 5, 0, &frame(1, 30), 30);
+    r.splice(16..16, [0u8; 12]);
+    f.extend(r);
+    let (p, d) = read_all(f);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].data, frame(1, 30));
+    assert!(d[0].message.contains("28-byte headers"), "{d:?}");
+
+    let mut f = pcap_header(false, false, 1, 65535);
+    f.extend(pcap_record(false, 5, 0, &frame(1, 30), 30));
+    let (p, d) = read_all(f);
+    assert_eq!(p.len(), 1);
+    assert!(d.is_empty(), "{d:?}");
+    // Header only: no records to tell by, no note.
+    let (p, d) = read_all(pcap_header(false, false, 1, 65535));
+    assert!(p.is_empty() && d.is_empty(), "{d:?}");
+}
+
 #[test]
 fn pcap_truncated_tail_keeps_earlier_packets() {
     let mut f = pcap_header(false, false, 101, 65535);
