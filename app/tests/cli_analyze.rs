@@ -384,3 +384,52 @@ fn garbage_on_standard_input_is_refused_with_its_first_bytes() {
         "{err}"
     );
 }
+
+/// A capture compressed by gzip (the tool), as Wireshark users keep them, gives the same
+/// report as the capture itself, keys and all.
+#[test]
+fn a_gzip_compressed_capture_is_analysed_like_the_capture() {
+    let ok =
+        |cmd: &mut std::process::Command| cmd.output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok(Command::new("gzip").arg("--version")) {
+        println!("SKIPPED: gzip is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let original = repo_root().join("captures/demo-calculator.pcapng");
+    let packed = dir.path().join("demo.pcapng.gz");
+    let out = Command::new("gzip")
+        .args(["-c", "-9"])
+        .arg(&original)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&packed, &out.stdout).unwrap();
+    let report = |path: &std::path::Path| -> serde_json::Value {
+        let out = wcfscope()
+            .arg("analyze")
+            .arg(path)
+            .args(["--key", "assets/demo-pki/service.pfx:wcfscope-demo"])
+            .args(["--format", "json"])
+            .current_dir(repo_root())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let plain = report(&original);
+    let unpacked = report(&packed);
+    for field in ["messages", "streams", "sessions", "diagnostics"] {
+        assert_eq!(unpacked[field], plain[field], "{field}");
+    }
+    assert!(plain["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["signature"] == "valid"));
+}

@@ -584,7 +584,10 @@ impl WcfApp {
                         .map(|p| vec![p])
                 } else {
                     d.set_title("Open a capture")
-                        .add_filter("Captures and messages", &["pcap", "pcapng", "cap", "xml"])
+                        .add_filter(
+                            "Captures and messages",
+                            &["pcap", "pcapng", "cap", "xml", "gz"],
+                        )
                         .add_filter("All files", &["*"])
                         .pick_files()
                 };

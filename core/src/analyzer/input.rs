@@ -16,6 +16,9 @@ use super::AnalyzeError;
 /// an XML file may start with a byte order mark and some white space.
 const HEAD: usize = 64;
 
+/// The first two bytes of a gzip stream (RFC 1952 §2.3.1).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// The path that stands for standard input, as in tshark's `-r -`.
 pub const STDIN_PATH: &str = "-";
 
@@ -52,8 +55,19 @@ impl Input {
     /// An input from any byte stream (what [`Input::open`] does after opening).
     pub fn from_reader(
         name: String,
+        rest: Box<dyn Read + Send>,
+        size: Option<u64>,
+    ) -> Result<Input, AnalyzeError> {
+        Input::sniff(name, rest, size, false)
+    }
+
+    /// Reads the first bytes and tells the format; `gunzipped` when `rest` is already a
+    /// gzip stream's content (one level only: gzip inside gzip is not a capture).
+    fn sniff(
+        name: String,
         mut rest: Box<dyn Read + Send>,
         size: Option<u64>,
+        gunzipped: bool,
     ) -> Result<Input, AnalyzeError> {
         let mut head = Vec::with_capacity(HEAD);
         (&mut rest)
@@ -64,6 +78,17 @@ impl Input {
             return Err(AnalyzeError::Unreadable(format!(
                 "{name}: the file is empty"
             )));
+        }
+        if head.starts_with(&GZIP_MAGIC) && !gunzipped {
+            // Sizes and progress are of the decompressed bytes, whose total is unknown.
+            let whole = Cursor::new(head).chain(rest);
+            let decompressed = flate2::read::MultiGzDecoder::new(whole);
+            return Input::sniff(name, Box::new(decompressed), None, true).map_err(|e| match e {
+                AnalyzeError::Unreadable(why) => {
+                    AnalyzeError::Unreadable(format!("{why} (after gzip decompression)"))
+                }
+                other => other,
+            });
         }
         let format = sniff_format(&head).ok_or_else(|| {
             let magic: Vec<String> = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
@@ -177,6 +202,60 @@ mod tests {
             err.to_string(),
             "g: not a pcap, pcapng or XML file (first bytes 01 02 03 04)"
         );
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_is_decompressed_as_it_is_read_and_its_content_sniffed() {
+        let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1];
+        pcap.extend((0..5000u32).map(|i| (i % 253) as u8));
+        let packed = gzip(&pcap);
+        let input = Input::from_reader("c.pcap.gz".into(), trickle(&packed, 7), Some(99)).unwrap();
+        assert_eq!(input.format, CaptureFormat::Pcap);
+        assert_eq!(input.size, None, "the compressed size is not the content's");
+        let mut back = Vec::new();
+        input.into_reader().read_to_end(&mut back).unwrap();
+        assert_eq!(back, pcap);
+
+        // Two gzip members one after the other (`cat a.gz b.gz`) are one stream.
+        let mut two = gzip(&pcap[..100]);
+        two.extend(gzip(&pcap[100..]));
+        let mut back = Vec::new();
+        Input::from_reader("c".into(), trickle(&two, 64), None)
+            .unwrap()
+            .into_reader()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, pcap);
+    }
+
+    #[test]
+    fn gzip_of_something_else_or_of_gzip_is_refused_by_name() {
+        let err = Input::from_reader("j.gz".into(), trickle(&gzip(b"\x01\x02junk"), 5), None)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "j.gz: not a pcap, pcapng or XML file (first bytes 01 02 6a 75) (after gzip decompression)"
+        );
+        let twice = gzip(&gzip(b"<x/>"));
+        let err = Input::from_reader("t.gz".into(), trickle(&twice, 5), None)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("first bytes 1f 8b"), "{err}");
+        // A corrupt gzip stream: the error names the input.
+        let mut bad = gzip(b"<x/>");
+        bad.truncate(12);
+        let err = Input::from_reader("b.gz".into(), trickle(&bad, 5), None)
+            .err()
+            .unwrap();
+        assert!(err.to_string().starts_with("cannot read b.gz"), "{err}");
     }
 
     #[test]
