@@ -36,6 +36,24 @@ fn empty_and_garbage_files_exit_1() {
     let out = wcfscope().arg("analyze").arg(&garbage).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap, pcapng or XML file"));
+
+    // Nothing on standard output in either format: no title line, no half JSON object.
+    for format in ["text", "json"] {
+        for input in [&empty, &garbage] {
+            let out = wcfscope()
+                .arg("analyze")
+                .arg(input)
+                .args(["--format", format])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1));
+            assert!(
+                out.stdout.is_empty(),
+                "{format}: {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
 }
 
 /// A run that reads nothing removes the report file it started, but never what `--out`

@@ -122,8 +122,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Err(e) => report_write_failed(e),
         },
         Err(AnalyzeError::Unreadable(why)) => {
-            // Nothing was written but the report's opening: leave no half file behind.
-            drop(writer);
+            // Nothing was written but the report's opening: write none of it, and leave no
+            // half file behind.
+            writer.abandon();
             if let Some(path) = &args.out {
                 remove_if_plain_file(path);
             }
@@ -163,6 +164,12 @@ impl Writer {
         match self {
             Writer::Json(w) => w.message(m),
             Writer::Text(w) => w.message(m),
+        }
+    }
+    fn abandon(self) {
+        match self {
+            Writer::Json(w) => w.abandon(),
+            Writer::Text(w) => drop(w),
         }
     }
     fn end(self, summary: &wcfscope_core::analyzer::Summary) -> std::io::Result<()> {

@@ -296,6 +296,14 @@ impl<W: Write> JsonReportWriter<W> {
         Ok(())
     }
 
+    /// Drops the report without writing anything, for a run that read nothing: no lone
+    /// opening brace on the output. Messages already written stay written.
+    pub fn abandon(mut self) {
+        if self.count == 0 {
+            self.pending.clear();
+        }
+    }
+
     fn flush_pending(&mut self) -> io::Result<()> {
         if let Some(out) = &mut self.out {
             out.write_all(&self.pending)?;
@@ -382,6 +390,9 @@ impl<W: Write> Drop for JsonReportWriter<W> {
 /// then sessions and diagnostics.
 pub struct TextReportWriter<W: Write> {
     out: W,
+    /// The title line, written with the first message or at the end: a run that reads
+    /// nothing writes nothing.
+    title: Option<String>,
     first_ts: Option<Timestamp>,
     /// Each message's signature verdict by index, for the sessions' verdict counts.
     verdicts: Vec<SignatureSummary>,
@@ -389,17 +400,25 @@ pub struct TextReportWriter<W: Write> {
 }
 
 impl<W: Write> TextReportWriter<W> {
-    pub fn begin(mut out: W, title: &str, redact: bool) -> io::Result<Self> {
-        writeln!(out, "{title}")?;
+    pub fn begin(out: W, title: &str, redact: bool) -> io::Result<Self> {
         Ok(TextReportWriter {
             out,
+            title: Some(title.to_owned()),
             first_ts: None,
             verdicts: Vec::new(),
             redact,
         })
     }
 
+    fn write_title(&mut self) -> io::Result<()> {
+        match self.title.take() {
+            Some(title) => writeln!(self.out, "{title}"),
+            None => Ok(()),
+        }
+    }
+
     pub fn message(&mut self, m: &MessageInfo) -> io::Result<()> {
+        self.write_title()?;
         if self.first_ts.is_none() {
             self.first_ts = m.ts;
         }
@@ -416,6 +435,7 @@ impl<W: Write> TextReportWriter<W> {
         if self.redact {
             redact_sessions(&mut sessions);
         }
+        self.write_title()?;
         let c = &summary.capture;
         writeln!(
             self.out,
