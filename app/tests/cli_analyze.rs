@@ -205,6 +205,17 @@ fn threads_option_changes_nothing_in_the_report() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
 }
 
+/// The JSON report of a run that must succeed (status 0; stderr shown otherwise).
+fn json_report_of(out: std::process::Output, what: &str) -> serde_json::Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A capture of `calls` HTTP SOAP exchanges on one connection, written as pcapng.
 fn many_exchanges_capture(calls: usize) -> Vec<u8> {
     use wcfscope_core::synth::pcap::{write_pcapng, Dir, Endpoint, TcpConn};
@@ -317,13 +328,7 @@ fn analyze_json_with_stdin(input: &str, stdin_bytes: Vec<u8>) -> serde_json::Val
     });
     let out = child.wait_with_output().unwrap();
     feeder.join().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{input}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_report_of(out, input)
 }
 
 /// A capture piped in (`tcpdump -w - | wcfscope analyze -`, or `/dev/stdin`) gives the same
@@ -333,13 +338,14 @@ fn analyze_json_with_stdin(input: &str, stdin_bytes: Vec<u8>) -> serde_json::Val
 fn a_capture_on_standard_input_or_a_pipe_path_is_analysed_like_the_file() {
     let path = "captures/demo-calculator.pcapng";
     let bytes = std::fs::read(repo_root().join(path)).unwrap();
-    let from_file = wcfscope()
-        .args(["analyze", path, "--format", "json"])
-        .current_dir(repo_root())
-        .output()
-        .unwrap();
-    assert_eq!(from_file.status.code(), Some(0));
-    let from_file: serde_json::Value = serde_json::from_slice(&from_file.stdout).unwrap();
+    let from_file = json_report_of(
+        wcfscope()
+            .args(["analyze", path, "--format", "json"])
+            .current_dir(repo_root())
+            .output()
+            .unwrap(),
+        path,
+    );
     assert!(!from_file["messages"].as_array().unwrap().is_empty());
 
     let mut inputs = vec!["-"];
@@ -432,13 +438,7 @@ fn a_gzip_compressed_capture_is_analysed_like_the_capture() {
             .current_dir(repo_root())
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_report_of(out, &path.display().to_string())
     };
     let plain = report(&original);
     let unpacked = report(&packed);

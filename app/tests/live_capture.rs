@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wcfscope_core::model::MessageDirection;
 use wcfscope_core::synth::{generate, Pki, Scenario};
@@ -72,6 +72,33 @@ fn http_response(body: &[u8]) -> Vec<u8> {
     m
 }
 
+/// `wcfscope capture` on the loopback interface, of one TCP port, for `seconds`.
+fn capture_port(port: u16, seconds: &str) -> Command {
+    let mut c = wcfscope();
+    c.args(["capture", "-i", LOOPBACK, "-f", &format!("tcp port {port}")])
+        .args(["--duration", seconds]);
+    c
+}
+
+/// The `wcfscope capture` child once libpcap had time to open the device, or None (with
+/// the reason printed) when live capture is not possible here (no privileges, no device).
+fn capturing(mut child: Child) -> Option<Child> {
+    std::thread::sleep(Duration::from_millis(1500));
+    if let Ok(Some(_)) = child.try_wait() {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("not permitted")
+            || err.contains("no live capture")
+            || err.contains("No such device")
+        {
+            eprintln!("SKIPPED: live capture is not possible here: {err}");
+            return None;
+        }
+        panic!("capture exited early: {err}");
+    }
+    Some(child)
+}
+
 fn analyze_json(file: &Path) -> serde_json::Value {
     let out = wcfscope()
         .arg("analyze")
@@ -106,36 +133,16 @@ fn live_capture_of_a_replayed_secure_session_matches_the_fixture() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let saved = dir.path().join("live.pcapng");
-    let mut child = wcfscope()
-        .args([
-            "capture",
-            "-i",
-            LOOPBACK,
-            "-f",
-            &format!("tcp port {port}"),
-            "--duration",
-            "6",
-        ])
+    let child = capture_port(port, "6")
         .args(["--key", DEMO_KEY, "--format", "json", "-w"])
         .arg(&saved)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Give libpcap time to open the device (or to fail for lack of privileges).
-    std::thread::sleep(Duration::from_millis(1500));
-    if let Ok(Some(_)) = child.try_wait() {
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("not permitted")
-            || err.contains("no live capture")
-            || err.contains("No such device")
-        {
-            eprintln!("SKIPPED: live capture is not possible here: {err}");
-            return;
-        }
-        panic!("capture exited early: {err}");
-    }
+    let Some(child) = capturing(child) else {
+        return;
+    };
 
     let requests: Vec<Vec<u8>> = fixture
         .messages
@@ -284,35 +291,16 @@ fn invalid_filter_is_reported_before_capturing() {
 fn a_closed_output_pipe_ends_the_capture_quietly() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut child = wcfscope()
-        .args([
-            "capture",
-            "-i",
-            LOOPBACK,
-            "-f",
-            &format!("tcp port {port}"),
-            "--duration",
-            "8",
-        ])
+    let mut child = capture_port(port, "8")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // The reader of the output is gone from the start.
     drop(child.stdout.take());
-    std::thread::sleep(Duration::from_millis(1500));
-    if let Ok(Some(_)) = child.try_wait() {
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("not permitted")
-            || err.contains("no live capture")
-            || err.contains("No such device")
-        {
-            eprintln!("SKIPPED: live capture is not possible here: {err}");
-            return;
-        }
-        panic!("capture exited early: {err}");
-    }
+    let Some(child) = capturing(child) else {
+        return;
+    };
     let body = b"<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>\
                  <Add xmlns=\"http://tempuri.org/\"/></s:Body></s:Envelope>";
     let server = std::thread::spawn(move || {
