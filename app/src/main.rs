@@ -65,6 +65,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// A write to a closed pipe, anywhere in the error's chain: the reader has what it wanted,
+/// so every subcommand stops quietly with success, as other command-line tools do.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         cause

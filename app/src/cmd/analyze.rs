@@ -69,13 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .collect::<Vec<_>>()
         .join(", ");
     // Messages are written as they settle, so a capture of any size streams through.
-    let writer = match args.format {
-        Format::Json => JsonReportWriter::begin(out, args.redact_keys).map(Writer::Json),
-        Format::Text => TextReportWriter::begin(out, &title, args.redact_keys).map(Writer::Text),
-    };
-    let mut writer = match writer {
-        Ok(w) => w,
-        Err(e) => return report_write_failed(e),
+    let mut writer = match args.format {
+        Format::Json => Writer::Json(JsonReportWriter::begin(out, args.redact_keys)?),
+        Format::Text => Writer::Text(TextReportWriter::begin(out, &title, args.redact_keys)?),
     };
     let mut write_error = None;
     let threads = args.threads.map_or_else(
@@ -113,14 +109,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if let Some(line) = &mut progress_line {
         line.finish();
     }
+    // A closed pipe (`… | head`) among these ends the run quietly (main.rs).
     if let Some(e) = write_error {
-        return report_write_failed(e);
+        return Err(e).context("cannot write the report");
     }
     match result {
-        Ok(summary) => match writer.end(&summary) {
-            Ok(()) => Ok(0),
-            Err(e) => report_write_failed(e),
-        },
+        Ok(summary) => {
+            writer.end(&summary).context("cannot write the report")?;
+            Ok(0)
+        }
         Err(AnalyzeError::Unreadable(why)) => {
             // Nothing was written but the report's opening: write none of it, and leave no
             // half file behind.
@@ -133,16 +130,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// The exit for a report that could not be written. A closed pipe (`wcfscope analyze … |
-/// head`) means the reader has what it wanted: stop quietly with success, as other
-/// command-line tools do; any other error is reported.
-fn report_write_failed(e: std::io::Error) -> anyhow::Result<u8> {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        return Ok(0);
-    }
-    Err(e).context("cannot write the report")
 }
 
 /// Removes a report file left half written, but only a plain file: `--out /dev/null` (or

@@ -99,11 +99,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .duration
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let mut packets = 0u64;
+    // Messages go to standard output as they settle. The first failed write (the reader of
+    // a pipe went away: `wcfscope capture … | head`) is kept, nothing more is printed and
+    // the capture stops; println! would panic.
     let mut output_error: Option<std::io::Error> = None;
-    // Messages go to standard output as they settle. A failed write (the reader of a pipe
-    // went away: `wcfscope capture … | head`) ends the capture; println! would panic.
     let mut stdout = std::io::stdout().lock();
-    let mut print = |m: &wcfscope_core::model::MessageInfo, format: Format| match format {
+    let mut print = |m: &wcfscope_core::model::MessageInfo| match args.format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string(m).unwrap_or_default()),
         Format::Text => writeln!(
             stdout,
@@ -120,6 +121,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 .unwrap_or_default()
         ),
     };
+    let mut emit = |m: &wcfscope_core::model::MessageInfo| {
+        if output_error.is_none() {
+            output_error = print(m).err();
+        }
+        output_error.is_none()
+    };
     loop {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             capture.request_stop();
@@ -133,8 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 }
                 analyzer.push_packet(&p);
                 for s in analyzer.take_settled() {
-                    if let Err(e) = print(&s.info, args.format) {
-                        output_error.get_or_insert(e);
+                    if !emit(&s.info) {
                         capture.request_stop();
                     }
                 }
@@ -159,20 +165,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let total = analyzer.message_count();
     // Messages settled only by the end of the capture (e.g. a request never answered).
     let (rest, summary) = analyzer.finish_parts();
-    if output_error.is_none() {
-        for s in rest {
-            if let Err(e) = print(&s.info, args.format) {
-                output_error = Some(e);
-                break;
-            }
-        }
-    }
-    // Buffered packets reach the file now, and a failure to write them is an error, not
-    // something a drop would swallow.
-    if let Some(w) = writer {
-        w.into_inner()
-            .flush()
-            .context("cannot write the capture file")?;
+    for s in rest {
+        emit(&s.info);
     }
     if let Some(e) = output_error {
         return Err(e).context("cannot write the messages");

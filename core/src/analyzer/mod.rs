@@ -187,9 +187,7 @@ pub fn run_on_threads(
     // One input, opened once: it may be a pipe or standard input, which can't be reopened.
     let input = Input::open(only)?;
     if input.format == CaptureFormat::Xml {
-        let name = input.name.clone();
-        let bytes = input.read_bounded(MAX_XML_FILE);
-        return run_xml_messages(name.clone(), [(name, bytes)], options, on_message);
+        return run_xml_messages(input.name.clone(), [Ok(input)], options, on_message);
     }
     let name = input.name.clone();
     let size = input.size;
@@ -265,45 +263,43 @@ fn run_several_files(
     if paths.is_empty() {
         return Err(AnalyzeError::Unreadable("no input file given".into()));
     }
-    // Each file is sniffed and closed here, then read whole in its turn: holding thousands
-    // of message files open at once could run out of file descriptors.
-    for path in paths {
-        if Input::open(path)?.format != CaptureFormat::Xml {
-            return Err(AnalyzeError::Unreadable(
-                "several files can only be analysed together when each is one .xml SOAP message"
-                    .into(),
-            ));
-        }
-    }
     let title = paths
         .iter()
         .map(|p| input::display_name(p))
         .collect::<Vec<_>>()
         .join(", ");
-    let messages = paths.iter().map(|path| {
-        let name = input::display_name(path);
-        let bytes = Input::open(path)
-            .map_err(|e| e.to_string())
-            .and_then(|input| input.read_bounded(MAX_XML_FILE));
-        (name, bytes)
+    // Opened one at a time, each read whole in its turn and closed: holding thousands of
+    // message files open at once could run out of file descriptors.
+    let inputs = paths.iter().map(|path| {
+        let input = Input::open(path)?;
+        if input.format != CaptureFormat::Xml {
+            return Err(AnalyzeError::Unreadable(
+                "several files can only be analysed together when each is one .xml SOAP message"
+                    .into(),
+            ));
+        }
+        Ok(input)
     });
-    run_xml_messages(title, messages, options, on_message)
+    run_xml_messages(title, inputs, options, on_message)
 }
 
-/// .xml message files, each one SOAP envelope (or why it could not be read), taken in
-/// order as one conversation.
+/// .xml message files, each one SOAP envelope, taken in order as one conversation. A file
+/// that cannot be opened or is not XML fails the run (nothing has been handed out yet); one
+/// that cannot be read whole becomes a diagnostic.
 fn run_xml_messages(
     title: String,
-    messages: impl IntoIterator<Item = (String, Result<Vec<u8>, String>)>,
+    inputs: impl IntoIterator<Item = Result<Input, AnalyzeError>>,
     options: &Options,
     on_message: &mut dyn FnMut(Settled),
 ) -> Result<Summary, AnalyzeError> {
     let mut analyzer = Analyzer::new(title, CaptureFormat::Xml, options.clone());
     let mut errors = Vec::new();
     let mut count = 0;
-    for (name, bytes) in messages {
+    for input in inputs {
+        let input = input?;
         count += 1;
-        match bytes {
+        let name = input.name.clone();
+        match input.read_bounded(MAX_XML_FILE) {
             Ok(bytes) => analyzer.push_xml_message(&name, bytes),
             Err(e) => {
                 errors.push(e.clone());

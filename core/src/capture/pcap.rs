@@ -138,7 +138,8 @@ impl PcapReader {
     /// Whether the first [`DETECT_RECORDS`] records (or all of them, in a shorter file, at
     /// least one) have plausible headers under `size`-byte record headers, each with its
     /// captured length within its original length and its time near the one before, and
-    /// end exactly where the next begins.
+    /// end exactly where the next begins. Leaves `record_header` at `size` (what
+    /// [`PcapReader::header_at`] reads by); the caller then sets the chosen one.
     fn records_read_cleanly_with(&mut self, size: usize) -> bool {
         self.record_header = size;
         let mut off = 0;
